@@ -1,0 +1,23 @@
+# Every dependency comes from a Debian 12 package (scripts/install-deps.sh).
+find_package(Boost 1.81 REQUIRED CONFIG)
+find_package(OpenSSL REQUIRED)
+find_package(simdjson REQUIRED)
+find_package(zstd REQUIRED)
+find_package(CapnProto REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+if(ATB_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(ATB_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+
+# Asio + Asio SSL + Beast compiled once, linked by fetch, sim and cli.
+add_library(atb_asio STATIC ${CMAKE_SOURCE_DIR}/cmake/asio_impl.cpp)
+target_link_libraries(atb_asio PUBLIC atb_options Boost::headers OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+add_library(atb::asio ALIAS atb_asio)

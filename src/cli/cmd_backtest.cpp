@@ -1,0 +1,6 @@
+// atb backtest (engine work fills this in).
+#include "cli_common.hpp"
+
+namespace atb::cli {
+void register_engine_commands(CLI::App&, command_registry&) {}
+}  // namespace atb::cli

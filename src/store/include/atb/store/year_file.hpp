@@ -1,0 +1,103 @@
+#pragma once
+// One file per (symbol, interval, UTC calendar year): the unit of the atb cache.
+// Format: docs/FORMAT.md. Reading memory-maps the file, validates the header once, checks
+// each block's XXH3-64 before decompressing it, bounds every size by the header and the
+// file size, and decodes only the requested columns into 64-byte aligned arrays.
+#include "atb/core/kline.hpp"
+#include "atb/store/errors.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace atb::store {
+
+struct year_key {
+  atb::symbol symbol;
+  atb::interval interval;
+  int year;
+  friend bool operator==(year_key const&, year_key const&) = default;
+};
+
+/// "BTCUSDT_1h_2023": the Python tool's cache key string.
+std::string key_string(year_key const& k);
+/// sha256hex(key_string(k)) + ".atb".
+std::string file_name(year_key const& k);
+/// <cache_dir>/market_data
+std::filesystem::path market_data_dir(std::filesystem::path const& cache_dir);
+/// <cache_dir>/market_data/<file_name(k)>
+std::filesystem::path year_file_path(std::filesystem::path const& cache_dir, year_key const& k);
+
+/// Header flag: the writer had every candle of the year that the exchange will ever
+/// serve (the year is over and was fetched or imported to its end). Past years with this
+/// flag are never fetched again.
+inline constexpr std::uint32_t flag_complete = 1u << 0;
+
+struct year_header {
+  std::uint16_t version = 0;
+  year_key key;
+  std::uint32_t rows = 0;
+  timestamp_ms first_open{};   ///< open time of the first row (0 if rows == 0)
+  timestamp_ms last_open{};    ///< open time of the last row
+  timestamp_ms last_close{};   ///< close time of the last row
+  timestamp_ms written_at{};   ///< when the file was written (wall clock of the writer)
+  std::uint32_t flags = 0;
+  bool complete() const noexcept { return flags & flag_complete; }
+};
+
+struct write_options {
+  /// zstd level for column blocks. 19 is for archives; the default balances the
+  /// downloader's throughput (≥ 500k candles/s) against size.
+  int zstd_level = 12;
+  std::uint32_t flags = 0;
+  timestamp_ms written_at = system_now();
+};
+
+/// Writes `rows` (all 11 columns, strictly increasing open times inside k.year) to
+/// year_file_path(cache_dir, k) atomically: temp file in the same directory, fsync,
+/// rename, fsync of the directory. Creates market_data/ if needed. On error nothing
+/// at the destination has changed.
+result<void> write_year_file(std::filesystem::path const& cache_dir, year_key const& k, kline_columns const& rows,
+                             write_options const& opt = {});
+
+/// A validated, memory-mapped year file. Move-only; thread-safe for concurrent reads.
+class year_file {
+ public:
+  /// Maps the file and validates magic, version, header checksum and the column
+  /// directory against the file size. Cheap: no block is read.
+  static result<year_file> open(std::filesystem::path const& path);
+
+  year_header const& header() const noexcept;
+  std::filesystem::path const& path() const noexcept;
+  std::uint64_t file_size() const noexcept;
+
+  /// Decodes the requested columns into `out` (cleared first; other columns left empty,
+  /// scales set). Every block read is checksum-verified before decompression.
+  result<void> read(field_mask fields, kline_columns& out) const;
+
+  /// Full check as atb-verify does it: every checksum, decompression, the file name
+  /// against the header key, and row invariants. `gaps` receives the number of missing
+  /// candles against the interval grid (information, not an error).
+  struct verify_report {
+    std::uint64_t decoded_bytes = 0;
+    std::uint64_t gaps = 0;            ///< candles missing between consecutive rows
+    std::vector<std::string> gap_examples;  ///< a few "2023-03-24 13:00:00 (1 candle)" strings
+  };
+  result<verify_report> verify() const;
+
+  year_file(year_file&&) noexcept;
+  year_file& operator=(year_file&&) noexcept;
+  ~year_file();
+
+ private:
+  struct impl;
+  explicit year_file(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// Writes bytes to path atomically (temp in the same directory, fsync, rename, fsync dir).
+/// For small side files of the cache (e.g. learned first candles).
+result<void> atomic_write_file(std::filesystem::path const& path, std::string_view bytes);
+
+}  // namespace atb::store
