@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace atb::store {
 
@@ -28,6 +30,10 @@ std::string file_name(year_key const& k);
 std::filesystem::path market_data_dir(std::filesystem::path const& cache_dir);
 /// <cache_dir>/market_data/<file_name(k)>
 std::filesystem::path year_file_path(std::filesystem::path const& cache_dir, year_key const& k);
+
+/// The year-file format version this build writes, and the newest it reads.
+inline constexpr std::uint16_t format_version = 1;
+inline constexpr std::uint16_t max_readable_format_version = 1;
 
 /// Header flag: the writer had every candle of the year that the exchange will ever
 /// serve (the year is over and was fetched or imported to its end). Past years with this
@@ -61,12 +67,19 @@ struct write_options {
 result<void> write_year_file(std::filesystem::path const& cache_dir, year_key const& k, kline_columns const& rows,
                              write_options const& opt = {});
 
+/// The bytes of the year file write_year_file would write (no I/O). Same validation and
+/// errors (invalid_input) as write_year_file. For tests, fuzz seeds and tools.
+result<std::string> encode_year_file(year_key const& k, kline_columns const& rows, write_options const& opt = {});
+
 /// A validated, memory-mapped year file. Move-only; thread-safe for concurrent reads.
 class year_file {
  public:
   /// Maps the file and validates magic, version, header checksum and the column
   /// directory against the file size. Cheap: no block is read.
   static result<year_file> open(std::filesystem::path const& path);
+  /// The same checks on bytes held in memory (fuzzing, tests). `path` is only used in
+  /// messages and by verify()'s file-name check.
+  static result<year_file> from_bytes(std::string bytes, std::filesystem::path path);
 
   year_header const& header() const noexcept;
   std::filesystem::path const& path() const noexcept;
@@ -95,6 +108,10 @@ class year_file {
   explicit year_file(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
+
+/// True for the names atomic_write_file uses for its temp files ("<name>.tmp-XXXXXX"):
+/// a leftover one is the trace of an interrupted write (atb-verify warns about it).
+bool is_temp_file_name(std::string_view file_name) noexcept;
 
 /// Writes bytes to path atomically (temp in the same directory, fsync, rename, fsync dir).
 /// For small side files of the cache (e.g. learned first candles).

@@ -1,0 +1,359 @@
+// Block-fused, AVX2 sma_cross backtests and sweeps (see fast_sma.hpp for the design).
+#include "atb/engine/fast_sma.hpp"
+#include "atb/engine/strategy.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <immintrin.h>
+#include <memory>
+
+namespace atb::engine {
+namespace {
+
+constexpr std::size_t block = 1024;  // bars per block (multiple of 64 and of group)
+constexpr std::size_t group = 16;    // bars per drawdown group
+constexpr std::size_t words = block / 64;
+
+#define ATB_AVX2 __attribute__((target("avx2,fma")))
+
+ATB_AVX2 inline __m256d shl1(__m256d x) {  // [0, x0, x1, x2]
+  __m256d const t = _mm256_permute2f128_pd(x, x, 0x08);
+  return _mm256_shuffle_pd(t, x, 0x5);
+}
+ATB_AVX2 inline __m256d shl2(__m256d x) { return _mm256_permute2f128_pd(x, x, 0x08); }  // [0, 0, x0, x1]
+ATB_AVX2 inline __m256d scan4(__m256d x) {
+  x = _mm256_add_pd(x, shl1(x));
+  return _mm256_add_pd(x, shl2(x));
+}
+ATB_AVX2 inline __m256d last_lane(__m256d x) { return _mm256_permute4x64_pd(x, 0xFF); }
+
+/// out[i-b0] = sum of the (up to) w closes ending at i; carry = that sum at b0-1 on entry
+/// and at b1-1 on return. Exact: all values are integers below 2^53.
+ATB_AVX2 void window_sums(double const* c, std::size_t b0, std::size_t b1, std::size_t w, double* out, double& carry) {
+  std::size_t i = b0;
+  while (i < b1 && (i < w || ((i - b0) & 3))) {
+    carry += c[i] - (i >= w ? c[i - w] : 0.0);
+    out[i - b0] = carry;
+    ++i;
+  }
+  __m256d cv = _mm256_set1_pd(carry);
+  for (; i + 4 <= b1; i += 4) {
+    __m256d const d = scan4(_mm256_sub_pd(_mm256_loadu_pd(c + i), _mm256_loadu_pd(c + i - w)));
+    _mm256_storeu_pd(out + (i - b0), _mm256_add_pd(d, cv));
+    cv = _mm256_add_pd(cv, last_lane(d));
+  }
+  carry = _mm256_cvtsd_f64(cv);
+  for (; i < b1; ++i) {
+    carry += c[i] - c[i - w];
+    out[i - b0] = carry;
+  }
+}
+
+/// Shared per block: prefix sums of r, r^2, min(r,0)^2 (p[k] = sum over [b0, b0+k)), and
+/// per-group min/max of closes.
+struct block_shared {
+  alignas(64) double pr[block + 4];
+  alignas(64) double pr2[block + 4];
+  alignas(64) double pn2[block + 4];
+  alignas(64) double gmin[block / group];
+  alignas(64) double gmax[block / group];
+};
+
+ATB_AVX2 void shared_prep(double const* c, std::size_t b0, std::size_t b1, block_shared& s) {
+  s.pr[0] = s.pr2[0] = s.pn2[0] = 0;
+  std::size_t i = b0;
+  double a1 = 0, a2 = 0, a3 = 0;
+  auto scalar = [&](std::size_t j) {
+    double const r = j > 0 ? c[j] / c[j - 1] - 1.0 : 0.0;
+    double const ng = r < 0 ? r : 0.0;
+    a1 += r;
+    a2 += r * r;
+    a3 += ng * ng;
+    s.pr[j - b0 + 1] = a1;
+    s.pr2[j - b0 + 1] = a2;
+    s.pn2[j - b0 + 1] = a3;
+  };
+  if (i == 0 && i < b1) scalar(i++);
+  while (i < b1 && ((i - b0) & 3)) scalar(i++);
+  __m256d c1 = _mm256_set1_pd(a1), c2 = _mm256_set1_pd(a2), c3 = _mm256_set1_pd(a3);
+  __m256d const one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+  for (; i + 4 <= b1; i += 4) {
+    __m256d const r = _mm256_sub_pd(_mm256_div_pd(_mm256_loadu_pd(c + i), _mm256_loadu_pd(c + i - 1)), one);
+    __m256d const ng = _mm256_min_pd(r, zero);
+    __m256d const s1 = scan4(r), s2 = scan4(_mm256_mul_pd(r, r)), s3 = scan4(_mm256_mul_pd(ng, ng));
+    std::size_t const k = i - b0 + 1;
+    _mm256_storeu_pd(s.pr + k, _mm256_add_pd(s1, c1));
+    _mm256_storeu_pd(s.pr2 + k, _mm256_add_pd(s2, c2));
+    _mm256_storeu_pd(s.pn2 + k, _mm256_add_pd(s3, c3));
+    c1 = _mm256_add_pd(c1, last_lane(s1));
+    c2 = _mm256_add_pd(c2, last_lane(s2));
+    c3 = _mm256_add_pd(c3, last_lane(s3));
+  }
+  a1 = s.pr[i - b0];
+  a2 = s.pr2[i - b0];
+  a3 = s.pn2[i - b0];
+  while (i < b1) scalar(i++);
+  std::size_t const ng = (b1 - b0) / group;
+  for (std::size_t g = 0; g < ng; ++g) {
+    double const* p = c + b0 + g * group;
+    __m256d mn = _mm256_loadu_pd(p), mx = mn;
+    for (std::size_t k = 4; k < group; k += 4) {
+      __m256d const v = _mm256_loadu_pd(p + k);
+      mn = _mm256_min_pd(mn, v);
+      mx = _mm256_max_pd(mx, v);
+    }
+    alignas(32) double a[4], b[4];
+    _mm256_store_pd(a, mn);
+    _mm256_store_pd(b, mx);
+    s.gmin[g] = std::min(std::min(a[0], a[1]), std::min(a[2], a[3]));
+    s.gmax[g] = std::max(std::max(b[0], b[1]), std::max(b[2], b[3]));
+  }
+}
+
+inline bool exact_gt(double sf, double ss, double df, double ds) {
+  double const p1 = sf * ds, e1 = std::fma(sf, ds, -p1);
+  double const p2 = ss * df, e2 = std::fma(ss, df, -p2);
+  return p1 > p2 || (p1 == p2 && e1 > e2);
+}
+
+/// Target bits t_i (i in block) = i >= slow-1 && SMA(fast) > SMA(slow).
+ATB_AVX2 void signal_bits(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
+                          double df, double ds, std::uint64_t* bits) {
+  for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
+  __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
+  std::size_t k = 0;
+  for (; k + 4 <= len; k += 4) {
+    __m256d const f = _mm256_loadu_pd(sf + k), s = _mm256_loadu_pd(ss + k);
+    __m256d const p1 = _mm256_mul_pd(f, vs), p2 = _mm256_mul_pd(s, vf);
+    __m256d const e1 = _mm256_fmsub_pd(f, vs, p1), e2 = _mm256_fmsub_pd(s, vf, p2);
+    __m256d const gt = _mm256_or_pd(_mm256_cmp_pd(p1, p2, _CMP_GT_OQ),
+                                    _mm256_and_pd(_mm256_cmp_pd(p1, p2, _CMP_EQ_OQ), _mm256_cmp_pd(e1, e2, _CMP_GT_OQ)));
+    bits[k >> 6] |= static_cast<std::uint64_t>(_mm256_movemask_pd(gt)) << (k & 63);
+  }
+  for (; k < len; ++k)
+    if (exact_gt(sf[k], ss[k], df, ds)) bits[k >> 6] |= std::uint64_t{1} << (k & 63);
+  if (b0 + 1 < slow) {  // warm-up: no position before bar slow-1
+    std::size_t const stop = std::min(len, slow - 1 - b0);
+    for (std::size_t q = 0; q < stop; ++q) bits[q >> 6] &= ~(std::uint64_t{1} << (q & 63));
+  }
+}
+
+struct combo {
+  sma_pair p;
+  double df, ds;
+  std::size_t fi, si;  // indexes into the distinct-window list
+  bool last_t = false;
+  int pos = 0;
+  double cash, qty = 0, entry_price = 0, entry_value = 0;
+  std::size_t entry_bar = 0;
+  double peak, mdd = 0;
+  metric_sums sums;
+  std::vector<trade>* trades = nullptr;
+};
+
+struct ctx {
+  double const* c;
+  double const* o;
+  double buy_mul, sell_mul, fee;
+};
+
+inline void dd_point(combo& k, double e) {
+  k.peak = std::max(k.peak, e);
+  k.mdd = std::max(k.mdd, 1.0 - e / k.peak);
+}
+
+inline void add_r(combo& k, double r) {
+  double const ng = r < 0 ? r : 0.0;
+  k.sums.sum_r += r;
+  k.sums.sum_r2 += r * r;
+  k.sums.sum_neg2 += ng * ng;
+}
+
+/// Long interior [x, y) of block starting at b0: returns from prefix sums, drawdown by groups.
+inline void long_interior(combo& k, ctx const& cx, block_shared const& s, std::size_t b0, std::size_t x, std::size_t y) {
+  if (x >= y) return;
+  k.sums.sum_r += s.pr[y - b0] - s.pr[x - b0];
+  k.sums.sum_r2 += s.pr2[y - b0] - s.pr2[x - b0];
+  k.sums.sum_neg2 += s.pn2[y - b0] - s.pn2[x - b0];
+  double const q = k.qty;
+  std::size_t j = x;
+  while (j < y && ((j - b0) % group)) dd_point(k, q * cx.c[j++]);
+  while (j + group <= y) {
+    std::size_t const g = (j - b0) / group;
+    double const hi = q * s.gmax[g];
+    if (q * s.gmin[g] >= (1.0 - k.mdd) * std::max(k.peak, hi)) {
+      k.peak = std::max(k.peak, hi);
+    } else {
+      for (std::size_t e = j + group; j < e; ++j) dd_point(k, q * cx.c[j]);
+      continue;
+    }
+    j += group;
+  }
+  while (j < y) dd_point(k, q * cx.c[j++]);
+}
+
+inline void close_long(combo& k, ctx const& cx, double price, std::size_t bar, exit_reason why) {
+  double const xp = price * cx.sell_mul;
+  k.cash += k.qty * xp * (1.0 - cx.fee);
+  double const pnl = k.cash - k.entry_value;
+  ++k.sums.trades;
+  if (pnl > 0) { ++k.sums.wins; k.sums.gross_profit += pnl; }
+  else k.sums.gross_loss -= pnl;
+  if (k.trades) k.trades->push_back(trade{k.entry_bar, bar, 1, k.entry_price, xp, k.qty, k.entry_value, k.cash, pnl, why});
+  k.qty = 0;
+  k.pos = 0;
+}
+
+void process_block(combo& k, ctx const& cx, block_shared const& s, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
+  std::size_t const len = b1 - b0;
+  std::uint64_t pb[words];
+  for (std::size_t w = 0; w < words; ++w) pb[w] = (tb[w] << 1) | (w == 0 ? std::uint64_t{k.last_t} : tb[w - 1] >> 63);
+  k.last_t = (tb[(len - 1) >> 6] >> ((len - 1) & 63)) & 1u;
+  for (std::size_t w = 0; w * 64 < len; ++w) {
+    std::uint64_t v = pb[w];
+    if ((w + 1) * 64 > len) v &= (std::uint64_t{1} << (len - w * 64)) - 1;
+    k.sums.exposed_bars += static_cast<std::size_t>(std::popcount(v));
+  }
+  auto find = [&](std::size_t from, bool want_set) -> std::size_t {  // first q >= from with bit == want_set
+    std::size_t w = from >> 6;
+    if (w >= words || from >= len) return len;
+    std::uint64_t v = want_set ? pb[w] : ~pb[w];
+    v &= ~std::uint64_t{0} << (from & 63);
+    while (v == 0) {
+      if (++w >= words) return len;
+      v = want_set ? pb[w] : ~pb[w];
+    }
+    return std::min(len, w * 64 + static_cast<std::size_t>(std::countr_zero(v)));
+  };
+  std::size_t q = 0;
+  while (q < len) {
+    if (k.pos == 0) {
+      std::size_t const e = find(q, true);
+      if (e >= len) break;
+      std::size_t const j = b0 + e;  // enter at open j (j >= 1: t_{-1} is 0)
+      k.entry_value = k.cash;
+      k.entry_price = cx.o[j] * cx.buy_mul;
+      k.qty = k.cash / (k.entry_price * (1.0 + cx.fee));
+      k.cash = 0;
+      k.pos = 1;
+      k.entry_bar = j;
+      double const eq = k.qty * cx.c[j];
+      add_r(k, eq / k.entry_value - 1.0);
+      dd_point(k, eq);
+      q = e + 1;
+    } else {
+      std::size_t const e = find(q, false);
+      long_interior(k, cx, s, b0, b0 + q, b0 + e);
+      if (e >= len) break;
+      std::size_t const j = b0 + e;
+      double const prev = k.qty * cx.c[j - 1];
+      close_long(k, cx, cx.o[j], j, exit_reason::signal);
+      add_r(k, k.cash / prev - 1.0);
+      dd_point(k, k.cash);
+      q = e + 1;
+    }
+  }
+}
+
+bool have_avx2() noexcept {
+  static bool const ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+
+ATB_AVX2 void run_combos(bar_series const& b, std::span<combo> ks, exec_options const& opt) {
+  std::size_t const n = b.size();
+  double const* c = b.close.data();
+  ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee};
+  // Distinct window lengths.
+  std::vector<std::size_t> wins;
+  for (auto const& k : ks) {
+    wins.push_back(k.p.fast);
+    wins.push_back(k.p.slow);
+  }
+  std::sort(wins.begin(), wins.end());
+  wins.erase(std::unique(wins.begin(), wins.end()), wins.end());
+  for (auto& k : ks) {
+    k.fi = static_cast<std::size_t>(std::lower_bound(wins.begin(), wins.end(), k.p.fast) - wins.begin());
+    k.si = static_cast<std::size_t>(std::lower_bound(wins.begin(), wins.end(), k.p.slow) - wins.begin());
+  }
+  aligned_vector<double> sums(wins.size() * block);
+  std::vector<double> carry(wins.size(), 0.0);
+  auto shared = std::make_unique<block_shared>();
+  std::uint64_t tb[words];
+  for (std::size_t b0 = 0; b0 < n; b0 += block) {
+    std::size_t const b1 = std::min(n, b0 + block);
+    for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
+    shared_prep(c, b0, b1, *shared);
+    for (auto& k : ks) {
+      signal_bits(sums.data() + k.fi * block, sums.data() + k.si * block, b0, b1 - b0, k.p.slow, k.df, k.ds, tb);
+      process_block(k, cx, *shared, tb, b0, b1);
+    }
+  }
+}
+
+combo make_combo(sma_pair p, exec_options const& opt) {
+  combo k;
+  k.p = p;
+  k.df = p.fast;
+  k.ds = p.slow;
+  k.cash = opt.capital;
+  k.peak = opt.capital;
+  return k;
+}
+
+metrics finish(combo& k, bar_series const& b, exec_options const& opt, double bpy, double bh, std::int64_t span) {
+  std::size_t const n = b.size();
+  ctx const cx{b.close.data(), b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee};
+  if (k.pos != 0) close_long(k, cx, b.close[n - 1], n - 1, exit_reason::end_of_data);
+  dd_point(k, k.cash);
+  k.sums.bars = n;
+  k.sums.returns = n - 1;
+  k.sums.max_drawdown = k.mdd;
+  k.sums.final_equity = k.cash;
+  return finish_metrics(k.sums, opt.capital, span, bpy, bh);
+}
+
+}  // namespace
+
+bool fast_sma_applicable(exec_options const& opt) noexcept {
+  return !opt.allow_short && !opt.stop_loss && !opt.take_profit;
+}
+
+metrics run_sma_cross_fast(bar_series const& b, sma_pair p, exec_options const& opt, std::vector<trade>* trades) {
+  if (!have_avx2()) {
+    strategy_params sp = default_params(strategy_id::sma_cross);
+    sp.values[0] = p.fast;
+    sp.values[1] = p.slow;
+    std::vector<std::int8_t> t(b.size());
+    compute_targets(sp, b, false, t);
+    auto r = simulate(b, t, opt, false, trades != nullptr);
+    if (trades) *trades = std::move(r.trades);
+    return r.m;
+  }
+  combo k = make_combo(p, opt);
+  k.trades = trades;
+  run_combos(b, std::span<combo>(&k, 1), opt);
+  return finish(k, b, opt, bars_per_year(b.interval), buy_and_hold_price_return(b), span_ms(b));
+}
+
+void sweep_sma_cross(bar_series const& b, std::span<sma_pair const> pairs, exec_options const& opt, std::span<metrics> out) {
+  if (!have_avx2()) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = run_sma_cross_fast(b, pairs[i], opt);
+    return;
+  }
+  // Chunks of combos keep the per-block working set (window sums) in L2.
+  constexpr std::size_t chunk = 64;
+  double const bpy = bars_per_year(b.interval), bh = buy_and_hold_price_return(b);
+  std::int64_t const span = span_ms(b);
+  for (std::size_t i0 = 0; i0 < pairs.size(); i0 += chunk) {
+    std::size_t const i1 = std::min(pairs.size(), i0 + chunk);
+    std::vector<combo> ks;
+    ks.reserve(i1 - i0);
+    for (std::size_t i = i0; i < i1; ++i) ks.push_back(make_combo(pairs[i], opt));
+    run_combos(b, ks, opt);
+    for (std::size_t i = i0; i < i1; ++i) out[i] = finish(ks[i - i0], b, opt, bpy, bh, span);
+  }
+}
+
+}  // namespace atb::engine

@@ -1,0 +1,115 @@
+// Loading bars through the store: range selection on open time, --days, no-data message.
+#include "atb/engine/data.hpp"
+#include "atb/store/year_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace {
+
+using namespace atb;
+using namespace atb::engine;
+
+struct temp_cache {
+  std::filesystem::path dir;
+  temp_cache() {
+    dir = std::filesystem::temp_directory_path() /
+          ("atb_engine_data_test_" + std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~temp_cache() { std::filesystem::remove_all(dir); }
+};
+
+// Hourly candles from `start`, `n` of them, all in one year; close = 100 + i.
+kline_columns hours(timestamp_ms start, std::size_t n) {
+  kline_columns k;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int64_t const t = start.ms + static_cast<std::int64_t>(i) * ms_per_hour;
+    std::int64_t const px = (100 + static_cast<std::int64_t>(i)) * 100'000'000;
+    k[field::open_time].push_back(t);
+    k[field::open].push_back(px);
+    k[field::high].push_back(px + 50'000'000);
+    k[field::low].push_back(px - 50'000'000);
+    k[field::close].push_back(px);
+    k[field::volume].push_back(1'00000000);
+    k[field::close_time].push_back(t + ms_per_hour - 1);
+    k[field::quote_volume].push_back(px);
+    k[field::trades].push_back(1);
+    k[field::taker_buy_base_volume].push_back(0);
+    k[field::taker_buy_quote_volume].push_back(0);
+  }
+  return k;
+}
+
+TEST(EngineData, RangeSelectsOpenTimesHalfOpen) {
+  temp_cache tc;
+  auto const sym = symbol::parse("BTCUSDT").value();
+  timestamp_ms const t0 = to_timestamp(civil_date{2024, 3, 1});
+  ASSERT_TRUE(store::write_year_file(tc.dir, {sym, interval::h1, 2024}, hours(t0, 48)));
+  range_spec r;
+  r.start = timestamp_ms{t0.ms + 2 * ms_per_hour};
+  r.end = timestamp_ms{t0.ms + 5 * ms_per_hour};
+  auto b = load_bars(tc.dir, sym, interval::h1, r, to_timestamp(civil_date{2024, 6, 1}));
+  ASSERT_TRUE(b) << b.error().message;
+  ASSERT_EQ(b->size(), 3u);  // hours 2, 3, 4 — the candle opening at `end` is excluded
+  EXPECT_EQ(b->open_time.front(), r.start->ms);
+  EXPECT_EQ(b->open_time.back(), t0.ms + 4 * ms_per_hour);
+  EXPECT_DOUBLE_EQ(b->close.front() * b->price_scale, 102.0);
+}
+
+TEST(EngineData, DaysCountsBackFromNewestCandle) {
+  temp_cache tc;
+  auto const sym = symbol::parse("ETHUSDT").value();
+  timestamp_ms const t0 = to_timestamp(civil_date{2023, 12, 30});
+  auto k = hours(t0, 24 * 5);  // spans the new year: two year files
+  kline_columns a, b;
+  for (std::size_t i = 0; i < k.size(); ++i) (year_of(k.open_time(i)) == 2023 ? a : b).push_row(k, i);
+  ASSERT_TRUE(store::write_year_file(tc.dir, {sym, interval::h1, 2023}, a));
+  ASSERT_TRUE(store::write_year_file(tc.dir, {sym, interval::h1, 2024}, b));
+  range_spec r;
+  r.days = 3;
+  auto bars = load_bars(tc.dir, sym, interval::h1, r, to_timestamp(civil_date{2025, 1, 1}));
+  ASSERT_TRUE(bars) << bars.error().message;
+  EXPECT_EQ(bars->size(), 72u);
+  EXPECT_EQ(bars->open_time.back(), k.open_time(k.size() - 1).ms);
+  EXPECT_EQ(bars->open_time.front(), k.open_time(k.size() - 72).ms);
+}
+
+TEST(EngineData, NoDataNamesThePreloadCommand) {
+  temp_cache tc;
+  auto const sym = symbol::parse("SOLUSDT").value();
+  range_spec r;
+  r.start = to_timestamp(civil_date{2024, 1, 1});
+  r.end = to_timestamp(civil_date{2024, 2, 1});
+  auto b = load_bars(tc.dir, sym, interval::h4, r, to_timestamp(civil_date{2025, 6, 1}));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, make_error_code(engine_errc::no_data));
+  EXPECT_NE(b.error().message.find("atb data preload-offline --symbols SOLUSDT --timeframes 4h --years-back 2"),
+            std::string::npos)
+      << b.error().message;
+  EXPECT_NE(b.error().message.find("atb data import"), std::string::npos);
+  range_spec d;
+  d.days = 7;
+  auto c = load_bars(tc.dir, sym, interval::h4, d, to_timestamp(civil_date{2025, 6, 1}));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, make_error_code(engine_errc::no_data));
+}
+
+TEST(EngineData, InvalidRanges) {
+  temp_cache tc;
+  auto const sym = symbol::parse("SOLUSDT").value();
+  range_spec r;
+  r.start = to_timestamp(civil_date{2024, 2, 1});
+  r.end = to_timestamp(civil_date{2024, 1, 1});
+  auto b = load_bars(tc.dir, sym, interval::h4, r, to_timestamp(civil_date{2025, 6, 1}));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, make_error_code(engine_errc::invalid_range));
+  range_spec d;
+  d.days = 0;
+  EXPECT_FALSE(load_bars(tc.dir, sym, interval::h4, d, to_timestamp(civil_date{2025, 6, 1})));
+}
+
+}  // namespace

@@ -1,0 +1,403 @@
+#include "store_test_util.hpp"
+
+#include <cstring>
+
+namespace atb::store::test {
+namespace {
+
+year_key key(interval iv, int year, std::string_view s = "BTCUSDT") { return year_key{sym(s), iv, year}; }
+
+kline_columns round_trip(year_key const& k, kline_columns const& rows, write_options const& wo = {}) {
+  auto bytes = encode_year_file(k, rows, wo);
+  EXPECT_TRUE(bytes) << (bytes ? "" : bytes.error().message);
+  auto f = year_file::from_bytes(*bytes, file_name(k));
+  EXPECT_TRUE(f) << (f ? "" : f.error().message);
+  kline_columns out;
+  auto r = f->read(field_mask::all(), out);
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  auto v = f->verify();
+  EXPECT_TRUE(v) << (v ? "" : v.error().message);
+  return out;
+}
+
+TEST(YearFileNames, KeyAndSha256FileName) {
+  year_key const k = key(interval::h1, 2023);
+  EXPECT_EQ(key_string(k), "BTCUSDT_1h_2023");
+  EXPECT_EQ(file_name(k), "9274aafe30b180697fedb6116dc6a031c6994ecb4dbdb52cf123b7331d5ce55d.atb");
+  EXPECT_EQ(year_file_path("c", k), fs::path("c") / "market_data" / file_name(k));
+  EXPECT_EQ(key_string(key(interval::mo1, 2020, "ETHUSDT")), "ETHUSDT_1M_2020");
+}
+
+TEST(YearFileRoundTrip, EveryIntervalWithGapsAndIrregularCloses) {
+  for (interval iv : all_intervals) {
+    SCOPED_TRACE(std::string(to_string(iv)));
+    synth_options o;
+    o.rows = 400;
+    o.gap_every = 37;
+    o.irregular_every = 53;
+    o.seed = static_cast<std::uint32_t>(iv) + 7;
+    kline_columns const rows = synth_year(iv, 2021, o);
+    ASSERT_GT(rows.size(), 0u);
+    year_key const k = key(iv, 2021);
+    kline_columns const back = round_trip(k, rows);
+    expect_same(rows, back);
+
+    auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+    EXPECT_EQ(f.header().rows, rows.size());
+    EXPECT_EQ(f.header().first_open, rows.open_time(0));
+    EXPECT_EQ(f.header().last_open, rows.open_time(rows.size() - 1));
+    EXPECT_EQ(f.header().last_close, rows.close_time(rows.size() - 1));
+    EXPECT_EQ(f.header().version, format_version);
+    EXPECT_TRUE(f.header().key == k);
+    auto rep = f.verify().value();
+    EXPECT_EQ(rep.gaps, (rows.size() - 1) / 37) << "one missing candle after every 37 rows";
+    EXPECT_EQ(rep.decoded_bytes, rows.size() * 11 * 8);
+  }
+}
+
+TEST(YearFileRoundTrip, WeeksOpenOnMondaysAndMonthsFollowTheCalendar) {
+  kline_columns const w = synth_year(interval::w1, 2024, {.rows = 60});
+  ASSERT_EQ(w.size(), 52u);  // 2024-01-01 is a Monday: 52 Mondays in the year
+  EXPECT_EQ(format_utc(w.open_time(0)), "2024-01-01 00:00:00");
+  expect_same(w, round_trip(key(interval::w1, 2024), w));
+
+  kline_columns const m = synth_year(interval::mo1, 2024, {.rows = 20});
+  ASSERT_EQ(m.size(), 12u);
+  EXPECT_EQ(format_utc(m.open_time(1)), "2024-02-01 00:00:00");
+  EXPECT_EQ(format_utc(m.close_time(1)), "2024-02-29 23:59:59.999");
+  expect_same(m, round_trip(key(interval::mo1, 2024), m));
+
+  // a 3d history anchored one day off the epoch grid, with gaps
+  kline_columns const d3 = synth_year(interval::d3, 2022, {.rows = 200, .gap_every = 5, .start_offset_ms = ms_per_day});
+  expect_same(d3, round_trip(key(interval::d3, 2022), d3));
+}
+
+TEST(YearFileRoundTrip, ScalesOtherThanEight) {
+  for (auto [p, v, q] : {std::array<unsigned, 3>{2, 5, 7}, {12, 10, 18}, {0, 0, 0}, {8, 3, 11}}) {
+    SCOPED_TRACE(std::to_string(p) + "/" + std::to_string(v) + "/" + std::to_string(q));
+    synth_options o;
+    o.price_scale = p;
+    o.volume_scale = v;
+    o.quote_scale = q;
+    kline_columns const rows = synth_year(interval::h4, 2019, o);
+    expect_same(rows, round_trip(key(interval::h4, 2019), rows));
+  }
+}
+
+TEST(YearFileRoundTrip, EmptyYearAndSingleRow) {
+  kline_columns empty;
+  auto back = round_trip(key(interval::d1, 2020), empty);
+  EXPECT_EQ(back.size(), 0u);
+  kline_columns const one = synth_year(interval::d1, 2020, {.rows = 1});
+  expect_same(one, round_trip(key(interval::d1, 2020), one));
+}
+
+TEST(YearFileRoundTrip, ExtremeValuesAreStoredExactlyEvenWhenInvalid) {
+  kline_columns rows = synth_year(interval::m1, 2020, {.rows = 50});
+  rows[field::volume][3] = std::numeric_limits<std::int64_t>::max();
+  rows[field::volume][4] = std::numeric_limits<std::int64_t>::min();
+  rows[field::quote_volume][5] = std::numeric_limits<std::int64_t>::min();
+  rows[field::high][6] = std::numeric_limits<std::int64_t>::min();
+  rows[field::trades][7] = -5;
+  rows[field::close_time][8] = rows[field::open_time][8];
+  year_key const k = key(interval::m1, 2020);
+  auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+  kline_columns back;
+  ASSERT_TRUE(f.read(field_mask::all(), back));
+  expect_same(rows, back);
+  auto v = f.verify();
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, make_error_code(store_errc::invariant_violation));
+}
+
+TEST(YearFileRoundTrip, PartialColumnDecode) {
+  kline_columns const rows = synth_year(interval::h1, 2022, {.rows = 300, .gap_every = 11});
+  year_key const k = key(interval::h1, 2022);
+  auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+  for (field want : {field::close, field::taker_buy_quote_volume, field::close_time, field::trades, field::high}) {
+    SCOPED_TRACE(std::string(to_string(want)));
+    kline_columns out;
+    ASSERT_TRUE(f.read(field_mask{want}, out));
+    for (std::size_t c = 0; c < field_count; ++c) {
+      if (static_cast<field>(c) == want) {
+        ASSERT_EQ(out.cols[c].size(), rows.size());
+        EXPECT_TRUE(std::equal(out.cols[c].begin(), out.cols[c].end(), rows.cols[c].begin()));
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(out.cols[c].data()) % 64, 0u);
+      } else {
+        EXPECT_TRUE(out.cols[c].empty()) << to_string(static_cast<field>(c));
+      }
+      EXPECT_EQ(out.scale[c], rows.scale[c]);
+    }
+  }
+  kline_columns two;
+  ASSERT_TRUE(f.read(field_mask{field::open_time, field::volume}, two));
+  EXPECT_EQ(two.size(), rows.size());
+  EXPECT_TRUE(two[field::open].empty());
+}
+
+TEST(YearFileWriter, RejectsInvalidRows) {
+  kline_columns rows = synth_year(interval::h1, 2022, {.rows = 10});
+  auto expect_invalid = [](result<std::string> const& r, std::string_view needle) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, make_error_code(store_errc::invalid_input));
+    EXPECT_NE(r.error().message.find(needle), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("BTCUSDT_1h_2022"), std::string::npos) << r.error().message;
+  };
+  expect_invalid(encode_year_file(key(interval::h1, 2023), rows), "outside the year");
+  kline_columns dup = rows;
+  dup[field::open_time][5] = dup[field::open_time][4];
+  expect_invalid(encode_year_file(key(interval::h1, 2022), dup), "strictly increasing");
+  kline_columns ragged = rows;
+  ragged[field::close].pop_back();
+  expect_invalid(encode_year_file(key(interval::h1, 2022), ragged), "close");
+  kline_columns badscale = rows;
+  badscale.scale[1] = 19;
+  expect_invalid(encode_year_file(key(interval::h1, 2022), badscale), "scale");
+}
+
+TEST(YearFileWriter, WritesAtomicallyIntoMarketData) {
+  temp_dir d;
+  year_key const k = key(interval::h1, 2022);
+  kline_columns const rows = synth_year(interval::h1, 2022, {.rows = 100});
+  ASSERT_TRUE(write_year_file(d.path, k, rows));
+  ASSERT_TRUE(write_year_file(d.path, k, rows));  // replace
+  std::vector<std::string> names;
+  for (auto const& e : fs::directory_iterator(market_data_dir(d.path))) names.push_back(e.path().filename().string());
+  ASSERT_EQ(names, std::vector<std::string>{file_name(k)}) << "no temp file may remain";
+  auto f = year_file::open(year_file_path(d.path, k));
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->file_size(), fs::file_size(year_file_path(d.path, k)));
+  kline_columns back;
+  ASSERT_TRUE(f->read(field_mask::all(), back));
+  expect_same(rows, back);
+  EXPECT_TRUE(f->verify());
+}
+
+TEST(YearFileWriter, AtomicWriteFileAndTempNames) {
+  temp_dir d;
+  fs::path const p = d.path / "side.json";
+  ASSERT_TRUE(atomic_write_file(p, "first"));
+  ASSERT_TRUE(atomic_write_file(p, "second"));
+  EXPECT_EQ(read_file(p), "second");
+  std::size_t n = 0;
+  for (auto const& e : fs::directory_iterator(d.path)) {
+    ++n;
+    EXPECT_FALSE(is_temp_file_name(e.path().filename().string()));
+  }
+  EXPECT_EQ(n, 1u);
+  EXPECT_TRUE(is_temp_file_name("abc.atb.tmp-a1B2c3"));
+  EXPECT_FALSE(is_temp_file_name("abc.atb"));
+  EXPECT_FALSE(is_temp_file_name(".tmp-a1B2c3"));
+  auto bad = atomic_write_file(d.path / "no-such-dir" / "x", "y");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, make_error_code(store_errc::io_error));
+}
+
+// ------------------------------------------------------------------ damaged files
+
+class YearFileDamage : public ::testing::Test {
+ protected:
+  year_key k = key(interval::h1, 2022);
+  kline_columns rows = synth_year(interval::h1, 2022, {.rows = 500, .gap_every = 40, .irregular_every = 77});
+  std::string bytes = encode_year_file(k, rows).value();
+  std::string name = file_name(k);
+
+  error open_error(std::string b) {
+    auto f = year_file::from_bytes(std::move(b), name);
+    EXPECT_FALSE(f);
+    return f ? error{} : f.error();
+  }
+};
+
+TEST_F(YearFileDamage, EmptyFileIsACleanError) {
+  auto e = open_error("");
+  EXPECT_EQ(e.code, make_error_code(store_errc::truncated));
+  EXPECT_NE(e.message.find(name), std::string::npos);
+  temp_dir d;
+  write_file(d.path / name, "");
+  auto f = year_file::open(d.path / name);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().code, make_error_code(store_errc::truncated));
+  auto missing = year_file::open(d.path / "missing.atb");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, make_error_code(store_errc::io_error));
+}
+
+TEST_F(YearFileDamage, EveryTruncationIsDetected) {
+  // every length inside the header and around each block boundary, plus a stride through the blocks
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n < 540; ++n) lengths.push_back(n);
+  for (auto const& r : regions_of(bytes))
+    for (std::size_t d : {0, 1, 2}) lengths.push_back(std::min(bytes.size() - 1, r.end - d));
+  for (std::size_t n = 540; n < bytes.size(); n += 97) lengths.push_back(n);
+  for (std::size_t n : lengths) {
+    ASSERT_LT(n, bytes.size());
+    EXPECT_TRUE(detected(bytes.substr(0, n), name)) << "truncated to " << n << " bytes";
+  }
+  auto e = open_error(bytes.substr(0, 300));
+  EXPECT_EQ(e.code, make_error_code(store_errc::truncated));
+  auto e2 = open_error(bytes.substr(0, bytes.size() - 1));
+  EXPECT_EQ(e2.code, make_error_code(store_errc::truncated)) << e2.message;
+  EXPECT_TRUE(detected(bytes + '\0', name)) << "trailing bytes";
+}
+
+TEST_F(YearFileDamage, WrongMagic) {
+  std::string b = bytes;
+  b[0] = 'X';
+  auto e = open_error(b);
+  EXPECT_EQ(e.code, make_error_code(store_errc::not_a_year_file));
+  EXPECT_NE(e.message.find("not an atb year file"), std::string::npos);
+  EXPECT_EQ(open_error("PK\x03\x04 this is a zip").code, make_error_code(store_errc::not_a_year_file));
+}
+
+TEST_F(YearFileDamage, NewerAndUnknownVersions) {
+  std::string b = bytes;
+  std::uint16_t v = 2;
+  std::memcpy(b.data() + 8, &v, 2);
+  auto e = open_error(b);
+  EXPECT_EQ(e.code, make_error_code(store_errc::unsupported_version));
+  EXPECT_NE(e.message.find("written by a newer atb (format v2), this build reads up to v1; upgrade atb"),
+            std::string::npos)
+      << e.message;
+  v = 0;
+  std::memcpy(b.data() + 8, &v, 2);
+  EXPECT_EQ(open_error(b).code, make_error_code(store_errc::unsupported_version));
+}
+
+TEST_F(YearFileDamage, ChecksumMismatchNamesFileColumnAndBothValues) {
+  auto regs = regions_of(bytes);
+  auto const& close_block = regs[3 + static_cast<std::size_t>(field::close)];
+  std::string b = bytes;
+  b[(close_block.begin + close_block.end) / 2] ^= 0x20;
+  auto f = year_file::from_bytes(b, name);
+  ASSERT_TRUE(f) << "blocks are not read at open";
+  kline_columns out;
+  auto r = f->read(field_mask{field::close}, out);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(store_errc::checksum_mismatch));
+  EXPECT_NE(r.error().message.find(name), std::string::npos);
+  EXPECT_NE(r.error().message.find("column close"), std::string::npos);
+  EXPECT_NE(r.error().message.find("stored 0x"), std::string::npos);
+  EXPECT_NE(r.error().message.find("computed 0x"), std::string::npos);
+  EXPECT_TRUE(out.empty());
+  // columns that do not depend on close still read
+  EXPECT_TRUE(f->read(field_mask{field::volume}, out));
+  auto v = f->verify();
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, make_error_code(store_errc::checksum_mismatch));
+
+  std::string h = bytes;
+  h[40] ^= 1;  // rows
+  auto e = open_error(h);
+  EXPECT_EQ(e.code, make_error_code(store_errc::checksum_mismatch));
+  EXPECT_NE(e.message.find("header checksum mismatch"), std::string::npos);
+}
+
+TEST_F(YearFileDamage, AFlippedByteInEachRegionIsDetected) {
+  for (auto const& r : regions_of(bytes)) {
+    SCOPED_TRACE(r.name);
+    ASSERT_LT(r.begin, r.end);
+    std::vector<std::size_t> at{r.begin, r.begin + (r.end - r.begin) / 3, r.begin + (r.end - r.begin) / 2, r.end - 1};
+    for (std::size_t pos : at) {
+      for (unsigned char mask : {0x01, 0x80, 0xff}) {
+        std::string b = bytes;
+        b[pos] = static_cast<char>(b[pos] ^ mask);
+        EXPECT_TRUE(detected(b, name)) << "byte " << pos << " ^ " << int(mask);
+      }
+    }
+  }
+}
+
+TEST_F(YearFileDamage, EveryHeaderByteIsCovered) {
+  for (std::size_t pos = 0; pos < 528; ++pos) {
+    std::string b = bytes;
+    b[pos] = static_cast<char>(b[pos] ^ 0x04);
+    EXPECT_TRUE(detected(b, name)) << "header byte " << pos;
+  }
+}
+
+TEST_F(YearFileDamage, FileNameMustMatchTheHeaderKey) {
+  auto f = year_file::from_bytes(bytes, file_name(key(interval::h1, 2021))).value();
+  auto v = f.verify();
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code, make_error_code(store_errc::name_mismatch));
+  EXPECT_NE(v.error().message.find("BTCUSDT_1h_2022"), std::string::npos);
+}
+
+TEST_F(YearFileDamage, InvariantViolationsAreReported) {
+  struct cse {
+    field f;
+    std::size_t row;
+    std::int64_t value;
+    std::string_view needle;
+  };
+  std::vector<cse> cases{
+      {field::low, 10, rows[field::open][10] + 1, "low"},
+      {field::high, 11, std::min(rows[field::open][11], rows[field::close][11]) - 1, "high"},
+      {field::volume, 12, -1, "volume"},
+      {field::taker_buy_base_volume, 13, rows[field::volume][13] + 1, "taker_buy_base_volume"},
+      {field::taker_buy_quote_volume, 14, rows[field::quote_volume][14] + 1, "taker_buy_quote_volume"},
+      {field::close_time, 15, rows[field::open_time][15] - 1, "closes at"},
+      {field::trades, 16, -3, "trades"},
+  };
+  for (auto const& c : cases) {
+    SCOPED_TRACE(std::string(c.needle));
+    kline_columns bad = rows;
+    bad[c.f][c.row] = c.value;
+    auto f = year_file::from_bytes(encode_year_file(k, bad).value(), name).value();
+    auto v = f.verify();
+    ASSERT_FALSE(v);
+    EXPECT_EQ(v.error().code, make_error_code(store_errc::invariant_violation));
+    EXPECT_NE(v.error().message.find(c.needle), std::string::npos) << v.error().message;
+    EXPECT_NE(v.error().message.find(format_utc(rows.open_time(c.row))), std::string::npos) << v.error().message;
+  }
+}
+
+// ------------------------------------------------------------------ real data
+
+TEST(YearFileSharedData, EveryKlinesCsvRoundTripsThroughYearFiles) {
+  fs::path const dir = shared_klines_dir();
+  if (!fs::exists(dir)) GTEST_SKIP() << "shared data absent: " << dir << " (set ATB_SHARED_DATA_DIR)";
+  temp_dir cache;
+  std::size_t files = 0, rows_total = 0;
+  for (auto const& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".csv") continue;
+    SCOPED_TRACE(e.path().filename().string());
+    std::string const stem = e.path().stem().string();
+    auto const dash = stem.find('-');
+    symbol const s = sym(stem.substr(0, dash));
+    interval const iv = parse_interval(stem.substr(dash + 1)).value();
+    kline_columns const all = load_csv(e.path());
+    ASSERT_GT(all.size(), 0u);
+    for (auto const& [y, rows] : split_years(all)) {
+      year_key const k{s, iv, y};
+      ASSERT_TRUE(write_year_file(cache.path, k, rows));
+      auto f = year_file::open(year_file_path(cache.path, k));
+      ASSERT_TRUE(f) << f.error().message;
+      kline_columns back;
+      ASSERT_TRUE(f->read(field_mask::all(), back));
+      expect_same(rows, back);
+      auto v = f->verify();
+      ASSERT_TRUE(v) << v.error().message;
+      ++files;
+      rows_total += rows.size();
+    }
+  }
+  EXPECT_GT(files, 15u);
+  EXPECT_GT(rows_total, 280000u);
+}
+
+TEST(YearFileSharedData, KnownGapIsReportedAsInformation) {
+  fs::path const csv = shared_klines_dir() / "BTCUSDT-1h.csv";
+  if (!fs::exists(csv)) GTEST_SKIP() << "shared data absent: " << csv;
+  auto years = split_years(load_csv(csv));
+  year_key const k = key(interval::h1, 2023);
+  auto f = year_file::from_bytes(encode_year_file(k, years.at(2023)).value(), file_name(k)).value();
+  auto rep = f.verify().value();
+  EXPECT_EQ(rep.gaps, 1u);
+  ASSERT_EQ(rep.gap_examples.size(), 1u);
+  EXPECT_EQ(rep.gap_examples[0], "2023-03-24 13:00:00 (1 candle)");
+}
+
+}  // namespace
+}  // namespace atb::store::test
