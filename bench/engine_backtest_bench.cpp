@@ -51,17 +51,23 @@ bar_series const& synthetic() {
   return b;
 }
 
+// Arg = bars: 5M (the target's size, 80 MB of open+close: memory-bound on this VM) and
+// 500k (4 MB, cache-resident: the compute speed of the kernel).
 void BM_Engine_SmaCrossBacktest(benchmark::State& st) {
-  auto const& b = synthetic();
+  bar_series b = synthetic();
+  b.slice(0, static_cast<std::size_t>(st.range(0)));
   exec_options const o;
+  std::size_t trades = 0;
   for (auto _ : st) {
     auto m = run_sma_cross_fast(b, {10, 50}, o);
     benchmark::DoNotOptimize(m);
+    trades = m.trades;
   }
+  st.counters["trades"] = static_cast<double>(trades);
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size()));
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size() * sizeof(double)));
 }
-BENCHMARK(BM_Engine_SmaCrossBacktest)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Engine_SmaCrossBacktest)->Unit(benchmark::kMillisecond)->Arg(5'000'000)->Arg(500'000);
 
 void BM_Engine_SmaCrossSimulate(benchmark::State& st) {
   auto const& b = synthetic();

@@ -347,8 +347,22 @@ int run_demo(demo_flags const& d) {
   print_summary(con, *r, false);
   int verify_rc = -1;
   if (::access(verify.c_str(), X_OK) == 0) {
-    con.line("Verifying with " + verify.string() + " " + dir.string() + " …");
-    if (auto v = spawn({verify.string(), dir.string()}, false)) verify_rc = wait_child(v->pid);
+    con.line("Verifying: atb-verify --cache-dir " + dir.string());
+    if (auto v = spawn({verify.string(), "--cache-dir", dir.string()}, true)) {
+      // Per-file "ok" lines are noise here; everything else (problems, the summary) is shown.
+      std::string text, line;
+      char buf[4096];
+      for (ssize_t n; (n = ::read(v->out_fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+      ::close(v->out_fd);
+      verify_rc = wait_child(v->pid);
+      std::size_t pos = 0;
+      while (pos < text.size()) {
+        auto const nl = text.find('\n', pos);
+        line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? text.size() : nl + 1;
+        if (!line.starts_with("ok ")) con.line("  " + line);
+      }
+    }
   } else {
     con.line("atb-verify is not built; skipping verification.");
   }

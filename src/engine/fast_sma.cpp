@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <immintrin.h>
 #include <memory>
 
@@ -158,9 +159,11 @@ struct ctx {
   double buy_mul, sell_mul, fee;
 };
 
+// Same result as peak = max(peak, e); mdd = max(mdd, 1 − e/peak), but divides only when
+// the drawdown can grow (rare once a drawdown exists).
 inline void dd_point(combo& k, double e) {
   k.peak = std::max(k.peak, e);
-  k.mdd = std::max(k.mdd, 1.0 - e / k.peak);
+  if (e < k.peak * (1.0 - k.mdd)) k.mdd = std::max(k.mdd, 1.0 - e / k.peak);
 }
 
 inline void add_r(combo& k, double r) {
@@ -205,7 +208,102 @@ inline void close_long(combo& k, ctx const& cx, double price, std::size_t bar, e
   k.pos = 0;
 }
 
-void process_block(combo& k, ctx const& cx, block_shared const& s, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
+ATB_AVX2 inline double hsum(__m256d v) {
+  __m128d const lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
+  __m128d const s2 = _mm_add_pd(lo, hi);
+  return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+}
+ATB_AVX2 inline double hmin(__m256d v) {
+  __m128d const m = _mm_min_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_min_sd(m, _mm_unpackhi_pd(m, m)));
+}
+ATB_AVX2 inline double hmax(__m256d v) {
+  __m128d const m = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
+}
+
+/// Single-run variant of long_interior: returns and drawdown straight from the closes of
+/// [x, y) (no shared prefix arrays), 16 bars per step.
+ATB_AVX2 inline void long_interior_direct(combo& k, ctx const& cx, std::size_t x, std::size_t y) {
+  double const* c = cx.c;
+  double const q = k.qty;
+  std::size_t j = x;
+  __m256d s1 = _mm256_setzero_pd(), s2 = s1, s3 = s1;
+  __m256d const one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
+  for (; j + group <= y; j += group) {
+    __m256d mn = _mm256_set1_pd(std::numeric_limits<double>::infinity());
+    __m256d mx = _mm256_set1_pd(-std::numeric_limits<double>::infinity());
+    for (std::size_t u = 0; u < group; u += 4) {
+      __m256d const cur = _mm256_loadu_pd(c + j + u);
+      __m256d const r = _mm256_sub_pd(_mm256_div_pd(cur, _mm256_loadu_pd(c + j + u - 1)), one);
+      __m256d const ng = _mm256_min_pd(r, zero);
+      s1 = _mm256_add_pd(s1, r);
+      s2 = _mm256_fmadd_pd(r, r, s2);
+      s3 = _mm256_fmadd_pd(ng, ng, s3);
+      mn = _mm256_min_pd(mn, cur);
+      mx = _mm256_max_pd(mx, cur);
+    }
+    double const hi = q * hmax(mx);
+    if (q * hmin(mn) >= (1.0 - k.mdd) * std::max(k.peak, hi)) {
+      k.peak = std::max(k.peak, hi);
+    } else {
+      for (std::size_t u = 0; u < group; ++u) dd_point(k, q * c[j + u]);
+    }
+  }
+  k.sums.sum_r += hsum(s1);
+  k.sums.sum_r2 += hsum(s2);
+  k.sums.sum_neg2 += hsum(s3);
+  for (; j < y; ++j) {
+    add_r(k, c[j] / c[j - 1] - 1.0);
+    dd_point(k, q * c[j]);
+  }
+}
+
+/// Target bits of one (fast, slow) pair for the block, window sums kept in registers.
+ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
+                                double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
+  for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
+  std::size_t i = b0;
+  auto scalar = [&](std::size_t t) {
+    cf += c[t] - (t >= fast ? c[t - fast] : 0.0);
+    cs += c[t] - (t >= slow ? c[t - slow] : 0.0);
+    if (t + 1 >= slow && exact_gt(cf, cs, df, ds)) bits[(t - b0) >> 6] |= std::uint64_t{1} << ((t - b0) & 63);
+  };
+  while (i < b1 && (i < slow || ((i - b0) & 63))) scalar(i++);
+  __m256d vcf = _mm256_set1_pd(cf), vcs = _mm256_set1_pd(cs);
+  __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
+  auto step = [&](std::size_t t) -> std::uint64_t {  // 4 bars from t: their 4 target bits
+    __m256d const cur = _mm256_loadu_pd(c + t);
+    __m256d const dfv = scan4(_mm256_sub_pd(cur, _mm256_loadu_pd(c + t - fast)));
+    __m256d const dsv = scan4(_mm256_sub_pd(cur, _mm256_loadu_pd(c + t - slow)));
+    __m256d const f = _mm256_add_pd(dfv, vcf), s = _mm256_add_pd(dsv, vcs);
+    vcf = _mm256_add_pd(vcf, last_lane(dfv));
+    vcs = _mm256_add_pd(vcs, last_lane(dsv));
+    __m256d const p1 = _mm256_mul_pd(f, vs), p2 = _mm256_mul_pd(s, vf);
+    __m256d const e1 = _mm256_fmsub_pd(f, vs, p1), e2 = _mm256_fmsub_pd(s, vf, p2);
+    __m256d const gt = _mm256_or_pd(_mm256_cmp_pd(p1, p2, _CMP_GT_OQ),
+                                    _mm256_and_pd(_mm256_cmp_pd(p1, p2, _CMP_EQ_OQ), _mm256_cmp_pd(e1, e2, _CMP_GT_OQ)));
+    return static_cast<std::uint64_t>(_mm256_movemask_pd(gt));
+  };
+  // Whole 64-bar words: bits gathered in a register (no read-modify-write chain through
+  // memory); one prefetch of the opens per 8 bars, a block ahead of the fills.
+  for (; i + 64 <= b1; i += 64) {
+    std::uint64_t acc = 0;
+    for (unsigned u = 0; u < 64; u += 8) {
+      _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
+      acc |= step(i + u) << u;
+      acc |= step(i + u + 4) << (u + 4);
+    }
+    bits[(i - b0) >> 6] = acc;
+  }
+  for (; i + 4 <= b1; i += 4) bits[(i - b0) >> 6] |= step(i) << ((i - b0) & 63);
+  cf = _mm256_cvtsd_f64(vcf);
+  cs = _mm256_cvtsd_f64(vcs);
+  while (i < b1) scalar(i++);
+}
+
+template <bool Direct>
+ATB_AVX2 void process_block(combo& k, ctx const& cx, block_shared const* s, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
   std::size_t const len = b1 - b0;
   std::uint64_t pb[words];
   for (std::size_t w = 0; w < words; ++w) pb[w] = (tb[w] << 1) | (w == 0 ? std::uint64_t{k.last_t} : tb[w - 1] >> 63);
@@ -244,7 +342,8 @@ void process_block(combo& k, ctx const& cx, block_shared const& s, std::uint64_t
       q = e + 1;
     } else {
       std::size_t const e = find(q, false);
-      long_interior(k, cx, s, b0, b0 + q, b0 + e);
+      if constexpr (Direct) long_interior_direct(k, cx, b0 + q, b0 + e);
+      else long_interior(k, cx, *s, b0, b0 + q, b0 + e);
       if (e >= len) break;
       std::size_t const j = b0 + e;
       double const prev = k.qty * cx.c[j - 1];
@@ -283,12 +382,29 @@ ATB_AVX2 void run_combos(bar_series const& b, std::span<combo> ks, exec_options 
   std::uint64_t tb[words];
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block);
+    // Opens are read only at fills (sparse, so the hardware prefetcher misses them):
+    // request the block's opens now, while the window sums are computed.
+    for (std::size_t i = b0; i < b1; i += 8) _mm_prefetch(reinterpret_cast<char const*>(cx.o + i), _MM_HINT_T0);
     for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
     shared_prep(c, b0, b1, *shared);
     for (auto& k : ks) {
       signal_bits(sums.data() + k.fi * block, sums.data() + k.si * block, b0, b1 - b0, k.p.slow, k.df, k.ds, tb);
-      process_block(k, cx, *shared, tb, b0, b1);
+      process_block<false>(k, cx, shared.get(), tb, b0, b1);
     }
+  }
+}
+
+/// One pair: no shared arrays; window sums stay in registers, returns only on long runs.
+ATB_AVX2 void run_single(bar_series const& b, combo& k, exec_options const& opt) {
+  std::size_t const n = b.size();
+  double const* c = b.close.data();
+  ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee};
+  double cf = 0, cs = 0;
+  std::uint64_t tb[words];
+  for (std::size_t b0 = 0; b0 < n; b0 += block) {
+    std::size_t const b1 = std::min(n, b0 + block);
+    signal_bits_fused(c, cx.o, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, tb);
+    process_block<true>(k, cx, nullptr, tb, b0, b1);
   }
 }
 
@@ -333,7 +449,7 @@ metrics run_sma_cross_fast(bar_series const& b, sma_pair p, exec_options const& 
   }
   combo k = make_combo(p, opt);
   k.trades = trades;
-  run_combos(b, std::span<combo>(&k, 1), opt);
+  run_single(b, k, opt);
   return finish(k, b, opt, bars_per_year(b.interval), buy_and_hold_price_return(b), span_ms(b));
 }
 

@@ -203,6 +203,7 @@ struct http_client::impl {
         co_return atb::error{fetch_errc::timeout, "Sending a request to " + where() + " timed out."};
       co_return atb::error{fetch_errc::network, "Sending a request to " + where() + " failed (" + wec.message() + ")."};
     }
+    std::uint64_t got = 0;
     http::response_parser<http::string_body> p;
     p.body_limit(opt.max_body_bytes);
     p.header_limit(opt.max_header_bytes);
@@ -210,6 +211,7 @@ struct http_client::impl {
       low.expires_at(std::min(deadline, std::chrono::steady_clock::now() + opt.read_timeout));
       auto [rec, n] = co_await http::async_read_some(s, c.buffer, p, tok);
       bytes += n;
+      got += n;
       if (n) nothing_received = false;
       if (rec) {
         if (rec == http::error::body_limit || rec == http::error::header_limit)
@@ -228,6 +230,7 @@ struct http_client::impl {
     auto msg = p.release();
     http_response r;
     r.status = msg.result_int();
+    r.wire_bytes = got;
     for (auto const& f : msg) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     keep = msg.keep_alive();
     r.body = std::move(msg.body());

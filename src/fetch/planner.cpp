@@ -54,8 +54,11 @@ std::vector<year_plan> plan_years(plan_input const& in, std::map<int, year_state
         out.push_back(p);
         continue;
       }
-      if (!p.past && !in.force_refresh && st.rows > 0 && in.now.ms - st.written_at.ms < in.current_year_ttl_ms &&
-          caught_up(in.interval, st.last_open, st.written_at)) {
+      // Caught up when written: the candle after the last stored one (or, for an empty
+      // file, the year's first candle) had not closed yet.
+      bool const was_caught_up = st.rows > 0 ? caught_up(in.interval, st.last_open, st.written_at)
+                                             : next_open(in.interval, expected_first) > st.written_at;
+      if (!p.past && !in.force_refresh && in.now.ms - st.written_at.ms < in.current_year_ttl_ms && was_caught_up) {
         p.action = year_action::skip_fresh;
         out.push_back(p);
         continue;

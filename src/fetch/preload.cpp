@@ -79,6 +79,9 @@ std::string preload_summary::to_json() const {
   char share[32];
   std::snprintf(share, sizeof share, "%.4f", weight_share);
   o << ",\"weight_share\":" << share << ",\"max_used_weight_header\":" << max_used_weight_header;
+  char fill[32];
+  std::snprintf(fill, sizeof fill, "%.4f", window_fill);
+  o << ",\"full_windows\":" << full_windows << ",\"window_fill\":" << fill;
   double const ceiling = window_ms > 0 ? static_cast<double>(weight_budget) * 1000.0 / static_cast<double>(window_ms) : 0;
   char rate[64];
   std::snprintf(rate, sizeof rate, "%.3f", seconds > 0 ? static_cast<double>(weight_used) / seconds : 0.0);
@@ -303,6 +306,20 @@ class engine {
   std::vector<std::shared_ptr<year_job>> active_;
   std::uint64_t mem_used_ = 0;
   std::vector<asio::steady_timer*> sleepers_;
+  std::int64_t window_peak_ = 0;
+  std::vector<std::int64_t> window_peaks_;  // peak used weight of each window that rolled over
+
+ public:
+  void finish_window_stats() {
+    // The first window is entered mid-way (and holds the start-up requests): skip it.
+    if (window_peaks_.size() < 2 || summary.weight_budget <= 0) return;
+    double sum = 0;
+    for (std::size_t i = 1; i < window_peaks_.size(); ++i) sum += static_cast<double>(window_peaks_[i]);
+    summary.full_windows = window_peaks_.size() - 1;
+    summary.window_fill = sum / static_cast<double>(summary.full_windows) / static_cast<double>(summary.weight_budget);
+  }
+
+ private:
 
   timestamp_ms mono_now() const {
     return timestamp_ms{std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_).count()};
@@ -354,6 +371,14 @@ class engine {
       if (ec != std::errc{}) continue;
       limiter_.observe_used_weight(suffix, used, mono_now());
       summary.max_used_weight_header = std::max(summary.max_used_weight_header, used);
+      if (!limiter_.rules().empty() && suffix == limiter_.rules().front().header_suffix) {
+        // A drop in the server's count means its window rolled over: keep the old peak.
+        if (used < window_peak_ / 2) {
+          window_peaks_.push_back(window_peak_);
+          window_peak_ = 0;
+        }
+        window_peak_ = std::max(window_peak_, used);
+      }
     }
   }
 
@@ -370,9 +395,8 @@ class engine {
       ++summary.requests;
       if (klines) ++summary.klines_requests;
       summary.weight_used += static_cast<std::uint64_t>(weight);
-      auto const bytes_before = http_->bytes_received();
       auto r = co_await http_->get(target);
-      summary.bytes += http_->bytes_received() - bytes_before;
+      if (r) summary.bytes += r->wire_bytes;
       std::optional<atb::error> err;
       if (!r) {
         if (fail_fast_unreachable && is_unreachable(r.error())) co_return r.error();
@@ -731,12 +755,18 @@ class engine {
                                if (!n) return n.error();
                                got = *n;
                                if (got) last_open = rows[field::open_time][before + got - 1];
-                               // Keep only closed candles inside the segment (the server
-                               // must respect startTime/endTime; trust nothing).
+                               // Rows outside [startTime, endTime] mean a broken answer
+                               // (retried); the candle still in progress is dropped.
                                std::size_t keep = before;
                                for (std::size_t i = before; i < rows.size(); ++i) {
                                  auto const o = rows[field::open_time][i];
-                                 if (o < cursor.ms || o >= seg_to.ms || rows[field::close_time][i] >= run_now_.ms) break;
+                                 if (o < cursor.ms || o >= seg_to.ms) {
+                                   for (auto& c : rows.cols) c.resize(before);
+                                   return atb::error{fetch_errc::malformed_body,
+                                                     "The klines response holds a candle (" + format_utc(timestamp_ms{o}) +
+                                                         ") outside the requested range."};
+                                 }
+                                 if (rows[field::close_time][i] >= run_now_.ms) break;
                                  ++keep;
                                }
                                for (auto& c : rows.cols) c.resize(keep);
@@ -776,7 +806,7 @@ class engine {
       if (dispatched && job->running == 0 && !stopping()) {
         bool const all = !job->failed && job->prefix == job->segs.size();
         if (all)
-          co_await write_year(*job, job->plan.past);
+          co_await write_year(*job, job->plan.past, true);
         else if (job->buffer.size() > job->rows_at_last_save)
           co_await write_year(*job, false);
         job->finalized = true;
@@ -798,7 +828,7 @@ class engine {
     job->writing = false;
   }
 
-  asio::awaitable<bool> write_year(year_job& j, bool complete) {
+  asio::awaitable<bool> write_year(year_job& j, bool complete, bool final_write = false) {
     store::write_options wo;
     wo.zstd_level = opt_.zstd_level;
     wo.flags = complete ? store::flag_complete : 0u;
@@ -811,7 +841,7 @@ class engine {
       united = unite(j.existing, j.buffer);
       rows = &united;
     }
-    if (rows->empty() && !complete) co_return true;  // nothing to keep yet
+    if (rows->empty() && !complete && !final_write) co_return true;  // a partial save with nothing to keep
     store::year_key key{j.sym, j.iv, j.plan.year};
     auto const n = rows->size();
     auto r = co_await asio::co_spawn(pool_.get_executor(), write_task(opt_.cache_dir, key, rows, wo), asio::use_awaitable);
@@ -867,6 +897,7 @@ result<preload_summary> run_preload(preload_options const& opt) {
   pool.join();
   if (crash) std::rethrow_exception(crash);
   e.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  e.finish_window_stats();
   if (e.fatal) return *e.fatal;
   return e.summary;
 }

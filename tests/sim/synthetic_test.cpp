@@ -123,7 +123,13 @@ TEST_F(Synthetic, MaintenanceGapsRemoveHoursAndLongerCandlesAggregateTheRest) {
 }
 
 TEST_F(Synthetic, CandlesAreWellFormed) {
-  for (auto const& info : m_->symbols()) {
+  auto touches_gap = [&](std::size_t sym, timestamp_ms from, timestamp_ms to) {
+    for (std::int64_t t = grid_floor(interval::h1, from).ms; t <= to.ms; t += ms_per_hour)
+      if (m_->is_gap_hour(sym, timestamp_ms{t})) return true;
+    return false;
+  };
+  for (std::size_t sym = 0; sym < m_->symbols().size(); ++sym) {
+    auto const& info = m_->symbols()[sym];
     for (interval iv : {interval::m1, interval::h1, interval::d1, interval::w1}) {
       auto k = m_->klines(info, iv, plan_selection(timestamp_ms{0}, std::nullopt, 1000, now_), now_).value();
       ASSERT_GT(k.size(), 0u);
@@ -144,7 +150,8 @@ TEST_F(Synthetic, CandlesAreWellFormed) {
           ASSERT_GT(k.open_time(i), k.open_time(i - 1));
         }
         // Continuity: a candle opens where the previous one closed (when adjacent).
-        if (i > 0 && next_open(iv, k.open_time(i - 1)) == k.open_time(i)) {
+        if (i > 0 && next_open(iv, k.open_time(i - 1)) == k.open_time(i) &&
+            !touches_gap(sym, k.open_time(i - 1), k.close_time(i))) {
           ASSERT_EQ(k[field::open][i], k[field::close][i - 1]);
         }
       }

@@ -10,7 +10,7 @@ void sweep(year_key const& k, kline_columns const& rows) {
   ASSERT_FALSE(detected(bytes, name));
   std::size_t missed = 0;
   for (std::size_t pos = 0; pos < bytes.size(); ++pos) {
-    for (unsigned char mask : {0x01, 0x10, 0xff}) {
+    for (unsigned mask : {0x01u, 0x10u, 0xffu}) {
       std::string b = bytes;
       b[pos] = static_cast<char>(b[pos] ^ mask);
       if (!detected(std::move(b), name)) {

@@ -54,6 +54,7 @@ struct http_response {
   unsigned status = 0;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::uint64_t wire_bytes = 0;  ///< bytes read from the connection for this response
   /// First header with this name (case-insensitive), or nullopt.
   std::optional<std::string_view> header(std::string_view name) const;
 };

@@ -104,6 +104,10 @@ struct preload_summary {
   std::int64_t window_ms = 0;
   std::int64_t weight_budget = 0;     ///< floor(limit × share)
   std::int64_t max_used_weight_header = 0;  ///< highest X-MBX-USED-WEIGHT-* seen
+  /// Server windows seen whole (from the used-weight header resetting), and the mean of
+  /// their peak used weight over the budget: how full this run kept each window.
+  std::uint64_t full_windows = 0;
+  double window_fill = 0;
   double weight_share = 0;
   timestamp_ms server_time{};
   bool interrupted = false;
