@@ -1,7 +1,8 @@
 // Year-file benchmarks over the real klines of ../shared/data/klines:
 //   BM_Store_Decode       all 11 columns of every year file (bytes = decoded column bytes)
 //   BM_Store_DecodeClose  the close column only
-//   BM_Store_Encode       encoding every year (default write_options)
+//   BM_Store_Verify       year_file::verify() of every file (what atb-verify runs per file)
+//   BM_Store_Encode/L     encoding every year at zstd level L (9 is the default)
 //   BM_Store_SizeReport   .atb bytes vs the same CSVs at zstd -19 (libzstd), bytes per candle per file
 // Run: build/store-rel/bench/store_year_file_bench
 #include "atb/core/kline_csv.hpp"
@@ -120,6 +121,24 @@ BENCHMARK(BM_Store_Decode)->Unit(benchmark::kMillisecond);
 void BM_Store_DecodeClose(benchmark::State& st) { decode_bench(st, field_mask{field::close}); }
 BENCHMARK(BM_Store_DecodeClose)->Unit(benchmark::kMillisecond);
 
+// What atb-verify does per file (decode everything + invariants + gaps), one core.
+void BM_Store_Verify(benchmark::State& st) {
+  if (skip_without_data(st)) return;
+  auto const& c = shared_corpus();
+  std::size_t rows = 0, bytes = 0;
+  for (auto _ : st) {
+    for (auto const& f : c.files) {
+      auto rep = f.verify();
+      if (!rep) st.SkipWithError(rep.error().message.c_str());
+      else bytes += rep->decoded_bytes;
+      rows += f.header().rows;
+    }
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(rows));
+  st.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_Store_Verify)->Unit(benchmark::kMillisecond);
+
 void BM_Store_Encode(benchmark::State& st) {
   if (skip_without_data(st)) return;
   auto const& c = shared_corpus();
@@ -147,7 +166,7 @@ void BM_Store_Encode(benchmark::State& st) {
   st.counters["atb_bytes"] = static_cast<double>(out_bytes);
   st.counters["bytes_per_candle"] = static_cast<double>(out_bytes) / static_cast<double>(c.total_rows);
 }
-BENCHMARK(BM_Store_Encode)->Arg(3)->Arg(12)->Arg(19)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Store_Encode)->Arg(3)->Arg(6)->Arg(9)->Arg(12)->Arg(19)->Unit(benchmark::kMillisecond);
 
 void BM_Store_SizeReport(benchmark::State& st) {
   if (skip_without_data(st)) return;
@@ -164,7 +183,6 @@ void BM_Store_SizeReport(benchmark::State& st) {
   for (auto _ : st) {
     zstd_total = 0;
     for (auto const& [name, text] : c.csvs) {
-      if (std::getenv("EXP_SKIP")) { zstd_per_csv[name] = 1; zstd_total = 12544890; continue; }
       std::string buf(ZSTD_compressBound(text.size()), '\0');
       std::size_t const n = ZSTD_compress(buf.data(), buf.size(), text.data(), text.size(), 19);
       zstd_per_csv[name] = n;

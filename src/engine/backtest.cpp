@@ -38,10 +38,20 @@ field_mask backtest_fields() noexcept {
   return field_mask{field::open_time, field::close_time, field::open, field::high, field::low, field::close};
 }
 
+bar_series to_bar_series(kline_columns&& k, atb::interval iv) {
+  aligned_vector<std::int64_t> ot = std::move(k[field::open_time]), ct = std::move(k[field::close_time]);
+  k[field::open_time].clear();
+  k[field::close_time].clear();
+  bar_series b = to_bar_series(static_cast<kline_columns const&>(k), iv);
+  b.open_time = std::move(ot);
+  b.close_time = std::move(ct);
+  return b;
+}
+
 bar_series to_bar_series(kline_columns const& k, atb::interval iv) {
   bar_series b;
   b.interval = iv;
-  std::size_t const n = k.size();
+  std::size_t const n = k[field::close].size();
   auto conv = [&](field f, aligned_vector<double>& out) {
     auto const& src = k[f];
     if (src.empty() && (f == field::high || f == field::low)) return;

@@ -59,6 +59,12 @@ struct block_shared {
   alignas(64) double pn2[block + 4];
   alignas(64) double gmin[block / group];
   alignas(64) double gmax[block / group];
+  // Within each group: min/max of the closes from the group's start to k (pre_*) and
+  // from k to the group's end (suf_*), so that partial groups at run edges cost O(1).
+  alignas(64) double pre_min[block];
+  alignas(64) double pre_max[block];
+  alignas(64) double suf_min[block];
+  alignas(64) double suf_max[block];
 };
 
 ATB_AVX2 void shared_prep(double const* c, std::size_t b0, std::size_t b1, block_shared& s) {
@@ -110,6 +116,25 @@ ATB_AVX2 void shared_prep(double const* c, std::size_t b0, std::size_t b1, block
     s.gmin[g] = std::min(std::min(a[0], a[1]), std::min(a[2], a[3]));
     s.gmax[g] = std::max(std::max(b[0], b[1]), std::max(b[2], b[3]));
   }
+  // Prefix/suffix extremes per group, including a last partial group.
+  for (std::size_t o = 0; o < b1 - b0; o += group) {
+    double const* p = c + b0 + o;
+    std::size_t const m = std::min(group, b1 - b0 - o);
+    double lo = p[0], hi = p[0];
+    for (std::size_t k = 0; k < m; ++k) {
+      lo = std::min(lo, p[k]);
+      hi = std::max(hi, p[k]);
+      s.pre_min[o + k] = lo;
+      s.pre_max[o + k] = hi;
+    }
+    lo = hi = p[m - 1];
+    for (std::size_t k = m; k-- > 0;) {
+      lo = std::min(lo, p[k]);
+      hi = std::max(hi, p[k]);
+      s.suf_min[o + k] = lo;
+      s.suf_max[o + k] = hi;
+    }
+  }
 }
 
 inline bool exact_gt(double sf, double ss, double df, double ds) {
@@ -118,22 +143,49 @@ inline bool exact_gt(double sf, double ss, double df, double ds) {
   return p1 > p2 || (p1 == p2 && e1 > e2);
 }
 
-/// Target bits t_i (i in block) = i >= slow-1 && SMA(fast) > SMA(slow).
+/// Exact bits of 4 bars: SMA(fast) > SMA(slow) as sf·slow > ss·fast. Rounded products
+/// decide unless they are equal (rounding is monotone); equal products are settled by the
+/// exact rounding errors (two-product with FMA).
+ATB_AVX2 inline std::uint64_t gt_exact4(__m256d f, __m256d s, __m256d vf, __m256d vs) {
+  __m256d const p1 = _mm256_mul_pd(f, vs), p2 = _mm256_mul_pd(s, vf);
+  __m256d const e1 = _mm256_fmsub_pd(f, vs, p1), e2 = _mm256_fmsub_pd(s, vf, p2);
+  __m256d const gt = _mm256_or_pd(_mm256_cmp_pd(p1, p2, _CMP_GT_OQ),
+                                  _mm256_and_pd(_mm256_cmp_pd(p1, p2, _CMP_EQ_OQ), _mm256_cmp_pd(e1, e2, _CMP_GT_OQ)));
+  return static_cast<std::uint64_t>(_mm256_movemask_pd(gt));
+}
+
+/// Target bits t_i (i in block) = i >= slow-1 && SMA(fast) > SMA(slow), from window sums.
+/// Fast pass: rounded products only, noting whether any pair of products was equal; the
+/// (rare) words with such a tie are redone exactly.
 ATB_AVX2 void signal_bits(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
                           double df, double ds, std::uint64_t* bits) {
-  for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
   __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
   std::size_t k = 0;
-  for (; k + 4 <= len; k += 4) {
-    __m256d const f = _mm256_loadu_pd(sf + k), s = _mm256_loadu_pd(ss + k);
-    __m256d const p1 = _mm256_mul_pd(f, vs), p2 = _mm256_mul_pd(s, vf);
-    __m256d const e1 = _mm256_fmsub_pd(f, vs, p1), e2 = _mm256_fmsub_pd(s, vf, p2);
-    __m256d const gt = _mm256_or_pd(_mm256_cmp_pd(p1, p2, _CMP_GT_OQ),
-                                    _mm256_and_pd(_mm256_cmp_pd(p1, p2, _CMP_EQ_OQ), _mm256_cmp_pd(e1, e2, _CMP_GT_OQ)));
-    bits[k >> 6] |= static_cast<std::uint64_t>(_mm256_movemask_pd(gt)) << (k & 63);
+  for (; k + 64 <= len; k += 64) {
+    std::uint64_t acc = 0;
+    __m256d tie = _mm256_setzero_pd();
+    for (unsigned u = 0; u < 64; u += 4) {
+      __m256d const p1 = _mm256_mul_pd(_mm256_loadu_pd(sf + k + u), vs);
+      __m256d const p2 = _mm256_mul_pd(_mm256_loadu_pd(ss + k + u), vf);
+      tie = _mm256_or_pd(tie, _mm256_cmp_pd(p1, p2, _CMP_EQ_OQ));
+      acc |= static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(p1, p2, _CMP_GT_OQ))) << u;
+    }
+    if (_mm256_movemask_pd(tie)) {
+      acc = 0;
+      for (unsigned u = 0; u < 64; u += 4)
+        acc |= gt_exact4(_mm256_loadu_pd(sf + k + u), _mm256_loadu_pd(ss + k + u), vf, vs) << u;
+    }
+    bits[k >> 6] = acc;
   }
-  for (; k < len; ++k)
-    if (exact_gt(sf[k], ss[k], df, ds)) bits[k >> 6] |= std::uint64_t{1} << (k & 63);
+  if (k < len) {
+    std::uint64_t acc = 0;
+    std::size_t const w = k;
+    for (; k + 4 <= len; k += 4) acc |= gt_exact4(_mm256_loadu_pd(sf + k), _mm256_loadu_pd(ss + k), vf, vs) << (k - w);
+    for (; k < len; ++k)
+      if (exact_gt(sf[k], ss[k], df, ds)) acc |= std::uint64_t{1} << (k - w);
+    bits[w >> 6] = acc;
+  }
+  for (std::size_t w = (len + 63) / 64; w < words; ++w) bits[w] = 0;
   if (b0 + 1 < slow) {  // warm-up: no position before bar slow-1
     std::size_t const stop = std::min(len, slow - 1 - b0);
     for (std::size_t q = 0; q < stop; ++q) bits[q >> 6] &= ~(std::uint64_t{1} << (q & 63));
@@ -173,27 +225,39 @@ inline void add_r(combo& k, double r) {
   k.sums.sum_neg2 += ng * ng;
 }
 
+/// Drawdown over bars [x, y) of a long run whose closes have min `lo` and max `hi`:
+/// skipped when provably no new maximum drawdown (peak then = max(peak, q·hi), exactly
+/// as bar-by-bar), else bar by bar.
+inline void dd_range(combo& k, double const* c, std::size_t x, std::size_t y, double lo, double hi) {
+  double const q = k.qty, qh = q * hi;
+  if (q * lo >= (1.0 - k.mdd) * std::max(k.peak, qh)) {
+    k.peak = std::max(k.peak, qh);
+    return;
+  }
+  for (std::size_t j = x; j < y; ++j) dd_point(k, q * c[j]);
+}
+
 /// Long interior [x, y) of block starting at b0: returns from prefix sums, drawdown by groups.
 inline void long_interior(combo& k, ctx const& cx, block_shared const& s, std::size_t b0, std::size_t x, std::size_t y) {
   if (x >= y) return;
   k.sums.sum_r += s.pr[y - b0] - s.pr[x - b0];
   k.sums.sum_r2 += s.pr2[y - b0] - s.pr2[x - b0];
   k.sums.sum_neg2 += s.pn2[y - b0] - s.pn2[x - b0];
-  double const q = k.qty;
   std::size_t j = x;
-  while (j < y && ((j - b0) % group)) dd_point(k, q * cx.c[j++]);
-  while (j + group <= y) {
-    std::size_t const g = (j - b0) / group;
-    double const hi = q * s.gmax[g];
-    if (q * s.gmin[g] >= (1.0 - k.mdd) * std::max(k.peak, hi)) {
-      k.peak = std::max(k.peak, hi);
-    } else {
-      for (std::size_t e = j + group; j < e; ++j) dd_point(k, q * cx.c[j]);
-      continue;
+  if ((j - b0) % group) {
+    std::size_t const gend = b0 + ((j - b0) / group + 1) * group;
+    if (y < gend) {  // the whole range inside one group
+      for (; j < y; ++j) dd_point(k, k.qty * cx.c[j]);
+      return;
     }
-    j += group;
+    dd_range(k, cx.c, j, gend, s.suf_min[j - b0], s.suf_max[j - b0]);
+    j = gend;
   }
-  while (j < y) dd_point(k, q * cx.c[j++]);
+  for (; j + group <= y; j += group) {
+    std::size_t const g = (j - b0) / group;
+    dd_range(k, cx.c, j, j + group, s.gmin[g], s.gmax[g]);
+  }
+  if (j < y) dd_range(k, cx.c, j, y, s.pre_min[y - 1 - b0], s.pre_max[y - 1 - b0]);
 }
 
 inline void close_long(combo& k, ctx const& cx, double price, std::size_t bar, exit_reason why) {
@@ -285,6 +349,45 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
                                     _mm256_and_pd(_mm256_cmp_pd(p1, p2, _CMP_EQ_OQ), _mm256_cmp_pd(e1, e2, _CMP_GT_OQ)));
     return static_cast<std::uint64_t>(_mm256_movemask_pd(gt));
   };
+  // One running difference D = slow·S_fast − fast·S_slow (D > 0 <=> SMA(fast) > SMA(slow))
+  // halves the scans, but is exact only while fast·slow·max(close) < 2^53 over the
+  // block and the windows reaching into it; otherwise the two-sum path below is used.
+  if (i + 64 <= b1) {
+    __m256d mx = _mm256_setzero_pd();
+    std::size_t const lo = i - slow;
+    std::size_t t = lo;
+    for (; t + 4 <= b1; t += 4) mx = _mm256_max_pd(mx, _mm256_loadu_pd(c + t));
+    double m = hmax(mx);
+    for (; t < b1; ++t) m = std::max(m, c[t]);
+    if (df * ds * m < 9007199254740992.0) {
+      __m256d vd = _mm256_set1_pd(std::fma(ds, cf, -(df * cs)));
+      auto dstep = [&](std::size_t u) -> std::uint64_t {
+        __m256d const cur = _mm256_loadu_pd(c + u);
+        __m256d const x = _mm256_sub_pd(cur, _mm256_loadu_pd(c + u - fast));
+        __m256d const y = _mm256_sub_pd(cur, _mm256_loadu_pd(c + u - slow));
+        __m256d const inc = scan4(_mm256_fmsub_pd(vs, x, _mm256_mul_pd(vf, y)));
+        __m256d const d = _mm256_add_pd(inc, vd);
+        vd = _mm256_add_pd(vd, last_lane(inc));
+        return static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_setzero_pd(), _CMP_GT_OQ)));
+      };
+      for (; i + 64 <= b1; i += 64) {
+        std::uint64_t acc = 0;
+        for (unsigned u = 0; u < 64; u += 8) {
+          _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
+          acc |= dstep(i + u) << u;
+          acc |= dstep(i + u + 4) << (u + 4);
+        }
+        bits[(i - b0) >> 6] = acc;
+      }
+      // Window sums at i-1 for what follows (exact integer sums).
+      cf = 0;
+      cs = 0;
+      for (std::size_t q = i - fast; q < i; ++q) cf += c[q];
+      for (std::size_t q = i - slow; q < i; ++q) cs += c[q];
+      vcf = _mm256_set1_pd(cf);
+      vcs = _mm256_set1_pd(cs);
+    }
+  }
   // Whole 64-bar words: bits gathered in a register (no read-modify-write chain through
   // memory); one prefetch of the opens per 8 bars, a block ahead of the fills.
   for (; i + 64 <= b1; i += 64) {

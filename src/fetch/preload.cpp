@@ -590,7 +590,7 @@ class engine {
           auto job = std::make_shared<year_job>(year_job{s, iv, p, {}, {}, {}});
           auto const est = estimate_candles(iv, p.from, p.to);
           total_est += est;
-          job->mem_est = (static_cast<std::uint64_t>(est) + (p.keep_existing ? states[p.year].rows : 0u)) * bytes_per_row * 2;
+          job->mem_est = (static_cast<std::uint64_t>(est) + (p.keep_existing ? states[p.year].rows : 0u)) * bytes_per_row * 5 / 4;
           waiting_.push_back(std::move(job));
         }
       }

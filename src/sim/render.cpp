@@ -2,10 +2,43 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 
 namespace atb::sim {
 
 namespace {
+
+constexpr char digit_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/// Writes mantissa m at `scale` decimals ("46216.93000000"), like core's format_fixed but
+/// with 64-bit arithmetic only: this is the hot loop of every klines response.
+char* write_fixed(char* p, std::int64_t m, unsigned scale) noexcept {
+  std::uint64_t v;
+  if (m < 0) {
+    *p++ = '-';
+    v = std::uint64_t{0} - static_cast<std::uint64_t>(m);
+  } else {
+    v = static_cast<std::uint64_t>(m);
+  }
+  if (scale == 0) return std::to_chars(p, p + 24, v).ptr;
+  std::uint64_t const div = static_cast<std::uint64_t>(pow10_i64(scale));
+  std::uint64_t whole = v / div, frac = v % div;
+  p = std::to_chars(p, p + 24, whole).ptr;
+  *p++ = '.';
+  char* const end = p + scale;
+  char* q = end;
+  while (q - p >= 2) {
+    q -= 2;
+    std::memcpy(q, digit_pairs + 2 * (frac % 100), 2);
+    frac /= 100;
+  }
+  if (q > p) *--q = static_cast<char>('0' + frac % 10);
+  return end;
+}
+
 constexpr std::array<field, 11> rest_order{field::open_time, field::open, field::high, field::low, field::close,
                                            field::volume, field::close_time, field::quote_volume, field::trades,
                                            field::taker_buy_base_volume, field::taker_buy_quote_volume};
@@ -49,8 +82,8 @@ void render_klines(std::string& out, kline_columns const& k, time_unit unit) {
       if (is_decimal(f)) {
         unsigned const s = k.scale[static_cast<std::size_t>(f)];
         *p++ = '"';
-        p = s < default_decimal_scale ? format_fixed(p, v * pow10_i64(default_decimal_scale - s), default_decimal_scale)
-                                      : format_fixed(p, v, s);
+        p = s < default_decimal_scale ? write_fixed(p, v * pow10_i64(default_decimal_scale - s), default_decimal_scale)
+                                      : write_fixed(p, v, s);
         *p++ = '"';
       } else {
         if (unit == time_unit::microsecond) {

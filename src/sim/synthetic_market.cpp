@@ -216,54 +216,80 @@ struct synthetic_market::impl {
   }
 
   /// Splits `parent` into n children of child_ms each, exactly aggregating to it.
+  /// Children without trades are flat at the previous close with no volume (quiet seconds
+  /// of a small coin look like Binance's: O=H=L=C, volume 0, trades 0).
   std::vector<kline_row> subdivide(sym_state const& s, kline_row const& parent, std::size_t n, std::int64_t child_ms,
                                    std::uint64_t key) const {
     std::int64_t const tick = s.p.tick_mantissa;
     std::int64_t const O = parent[field::open] / tick, C = parent[field::close] / tick;
     std::int64_t const H = parent[field::high] / tick, L = parent[field::low] / tick;
-    std::vector<double> walk(n + 1, 0.0);
-    for (std::size_t k = 1; k <= n; ++k) walk[k] = walk[k - 1] + gauss(s.salt ^ 0xB1, key, k);
-    std::vector<double> lin(n + 1), bridge(n + 1);
+
+    // 1. Trades decide which children are active at all.
+    std::vector<double> act(n);
+    for (std::size_t i = 0; i < n; ++i) act[i] = 0.3 + u01(hash3(s.salt ^ 0xB4, key, i));
+    std::vector<std::int64_t> tr(n);
+    split(parent[field::trades], act.data(), n, tr.data());
+    std::vector<bool> active(n);
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n; ++i) m += (active[i] = tr[i] > 0) ? 1 : 0;
+    if (m == 0) {  // a parent without trades: the price can still only move in one child
+      active[n - 1] = true;
+      m = 1;
+    }
+
+    // 2. A Brownian bridge from O to C over the active children, scaled into [L, H].
+    std::vector<double> walk(m + 1, 0.0), lin(m + 1), bridge(m + 1);
+    for (std::size_t j = 1; j <= m; ++j) walk[j] = walk[j - 1] + gauss(s.salt ^ 0xB1, key, j);
     double scale = std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k <= n; ++k) {
-      double const f = static_cast<double>(k) / static_cast<double>(n);
-      lin[k] = static_cast<double>(O) + static_cast<double>(C - O) * f;
-      bridge[k] = walk[k] - f * walk[n];
-      if (bridge[k] > 1e-12) scale = std::min(scale, (static_cast<double>(H) - lin[k]) / bridge[k]);
-      if (bridge[k] < -1e-12) scale = std::min(scale, (lin[k] - static_cast<double>(L)) / -bridge[k]);
+    for (std::size_t j = 0; j <= m; ++j) {
+      double const f = static_cast<double>(j) / static_cast<double>(m);
+      lin[j] = static_cast<double>(O) + static_cast<double>(C - O) * f;
+      bridge[j] = walk[j] - f * walk[m];
+      if (bridge[j] > 1e-12) scale = std::min(scale, (static_cast<double>(H) - lin[j]) / bridge[j]);
+      if (bridge[j] < -1e-12) scale = std::min(scale, (lin[j] - static_cast<double>(L)) / -bridge[j]);
     }
     if (!std::isfinite(scale)) scale = 0;
     scale *= 0.55 + 0.4 * u01(hash3(s.salt ^ 0xB2, key));
     std::vector<std::int64_t> b(n + 1);
     b[0] = O;
-    b[n] = C;
-    for (std::size_t k = 1; k < n; ++k)
-      b[k] = std::clamp<std::int64_t>(std::llround(lin[k] + scale * bridge[k]), L, H);
+    for (std::size_t i = 0, j = 0; i < n; ++i) {
+      if (!active[i]) {
+        b[i + 1] = b[i];
+        continue;
+      }
+      ++j;
+      b[i + 1] = j == m ? C : std::clamp<std::int64_t>(std::llround(lin[j] + scale * bridge[j]), L, H);
+    }
 
+    // 3. Prices: wicks on active children; the parent's high and low land on the active
+    //    children nearest to them.
     std::vector<kline_row> out(n);
-    double const wick = static_cast<double>(H - L) * 0.25 / std::sqrt(static_cast<double>(n));
-    std::size_t ih = 0, il = 0;
-    std::vector<double> w(n), wq(n);
+    double const wick = static_cast<double>(H - L) * 0.25 / std::sqrt(static_cast<double>(m));
+    std::size_t ih = n, il = n;
+    std::vector<double> w(n, 0.0), wq(n);
     for (std::size_t i = 0; i < n; ++i) {
       kline_row& r = out[i];
       std::int64_t const o = b[i], c = b[i + 1];
-      std::uint64_t const hh = hash3(s.salt ^ 0xB3, key, i);
-      double const a = u01(hh), bb = u01(mix(hh)), cc = u01(mix(hh ^ 0x5555));
-      std::int64_t hi = std::min(H, std::max(o, c) + static_cast<std::int64_t>(wick * a * a));
-      std::int64_t lo = std::max(L, std::min(o, c) - static_cast<std::int64_t>(wick * bb * bb));
       r[field::open] = o;
       r[field::close] = c;
-      r[field::high] = hi;
-      r[field::low] = lo;
-      if (std::max(o, c) > std::max(out[ih][field::open], out[ih][field::close])) ih = i;
-      if (std::min(o, c) < std::min(out[il][field::open], out[il][field::close])) il = i;
-      w[i] = (0.3 + cc) * (1.0 + 3.0 * std::abs(static_cast<double>(c - o)) / static_cast<double>(std::max<std::int64_t>(1, H - L)));
+      r[field::high] = std::max(o, c);
+      r[field::low] = std::min(o, c);
+      if (!active[i]) continue;
+      std::uint64_t const hh = hash3(s.salt ^ 0xB3, key, i);
+      double const a = u01(hh), bb = u01(mix(hh));
+      r[field::high] = std::min(H, std::max(o, c) + static_cast<std::int64_t>(wick * a * a));
+      r[field::low] = std::max(L, std::min(o, c) - static_cast<std::int64_t>(wick * bb * bb));
+      if (ih == n || std::max(o, c) > std::max(out[ih][field::open], out[ih][field::close])) ih = i;
+      if (il == n || std::min(o, c) < std::min(out[il][field::open], out[il][field::close])) il = i;
+      w[i] = act[i] * (1.0 + 3.0 * std::abs(static_cast<double>(c - o)) /
+                                 static_cast<double>(std::max<std::int64_t>(1, H - L)));
     }
     out[ih][field::high] = H;
     out[il][field::low] = L;
 
+    // 4. Volumes on the active children, exact sums, taker parts within their totals.
     std::int64_t const step = s.p.step_mantissa;
-    std::vector<std::int64_t> vu(n), q(n), tbu(n), tq(n), tr(n);
+    std::vector<std::int64_t> vu(n), q(n), tbu(n), tq(n);
     split(parent[field::volume] / step, w.data(), n, vu.data());
     std::vector<double> wv(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -275,7 +301,6 @@ struct synthetic_market::impl {
     split_capped(parent[field::taker_buy_base_volume] / step, wv.data(), vu.data(), n, tbu.data());
     std::vector<double> wqq(q.begin(), q.end());
     split_capped(parent[field::taker_buy_quote_volume], wqq.data(), q.data(), n, tq.data());
-    split(parent[field::trades], wv.data(), n, tr.data());
     std::int64_t const open0 = parent[field::open_time];
     for (std::size_t i = 0; i < n; ++i) {
       kline_row& r = out[i];

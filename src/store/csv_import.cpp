@@ -236,9 +236,17 @@ class batch_importer {
   result<void> flush() {
     std::size_t const n = batch_.size();
     if (n == 0) return {};
+    auto const& ot = batch_[field::open_time];
+    if (std::adjacent_find(ot.begin(), ot.end(), std::greater_equal<>{}) == ot.end()) {
+      // Strictly ascending (the usual file): nothing to sort or drop, no copy.
+      auto r = on_batch_(batch_, lines_);
+      batch_.clear();
+      lines_.clear();
+      sorted_ = true;
+      return r;
+    }
     std::vector<std::uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0u);
-    auto const& ot = batch_[field::open_time];
     if (!std::is_sorted(ot.begin(), ot.end()))
       std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return ot[a] < ot[b]; });
     kline_columns rows = empty_rows();
@@ -285,7 +293,8 @@ result<void> merge_batch(cache& c, atb::symbol const& s, atb::interval iv, std::
                          kline_columns const& rows, std::vector<std::uint64_t> const& lines,
                          csv_import_options const& opt, csv_import_report& report,
                          std::function<void(std::string)> const& problem) {
-  kline_columns fresh = empty_rows();
+  std::vector<std::uint32_t> fresh_rows;  // indices of rows not in the cache
+  std::size_t known = 0;                  // rows already in the cache (duplicates or conflicts)
   std::size_t i = 0;
   while (i < rows.size()) {
     int const y = year_of(rows.open_time(i));
@@ -301,9 +310,10 @@ result<void> merge_batch(cache& c, atb::symbol const& s, atb::interval iv, std::
     for (std::size_t k = i; k < end; ++k) {
       auto it = std::lower_bound(sot.begin(), sot.end(), rows[field::open_time][k]);
       if (it == sot.end() || *it != rows[field::open_time][k]) {
-        fresh.push_row(rows, k);
+        fresh_rows.push_back(static_cast<std::uint32_t>(k));
         continue;
       }
+      ++known;
       std::size_t const j = static_cast<std::size_t>(it - sot.begin());
       std::string const diff = describe_row_difference(stored, j, rows, k);
       if (diff.empty()) {
@@ -316,8 +326,14 @@ result<void> merge_batch(cache& c, atb::symbol const& s, atb::interval iv, std::
     }
     i = end;
   }
-  if (fresh.empty()) return {};
-  auto m = c.merge(s, iv, fresh, opt.merge);
+  if (fresh_rows.empty()) return {};
+  // Every row new (a first import): merge the batch itself rather than a copy.
+  kline_columns fresh = empty_rows();
+  if (known != 0) {
+    fresh.reserve(fresh_rows.size());
+    for (std::uint32_t k : fresh_rows) fresh.push_row(rows, k);
+  }
+  auto m = c.merge(s, iv, known == 0 ? rows : fresh, opt.merge);
   if (!m) return m.error();
   report.added += m->added;
   report.duplicates += m->duplicates;  // only if the cache changed under us

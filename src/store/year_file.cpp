@@ -204,8 +204,8 @@ result<std::string> encode_year_file(year_key const& k, kline_columns const& row
     std::size_t const at = out.size();
     out.resize(at + ZSTD_compressBound(raw.size()) + 32 * chunks.size());
     std::size_t cs = 0;
-    for (auto const& [cb, ce] : chunks) {
-      std::size_t const len = ce - cb;
+    for (auto const& chunk : chunks) {
+      std::size_t const cb = chunk.first, len = chunk.second - chunk.first;
       auto compress = [&](bool literals) {
         ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
         ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, literals ? level : 1);

@@ -180,6 +180,18 @@ TEST(planner, current_year_older_than_ttl_or_not_caught_up_is_refreshed) {
   EXPECT_EQ(p.from.ms, year_start(2026).ms + 1);
 }
 
+TEST(planner, empty_current_year_file_is_fresh_only_if_nothing_had_closed) {
+  auto in = base_input();
+  in.now = timestamp_ms{year_start(2026).ms + 30 * ms_per_minute};
+  in.interval = interval::d1;
+  year_state empty;
+  empty.written_at = timestamp_ms{in.now.ms - ms_per_minute};
+  std::map<int, year_state> cache{{2026, empty}};
+  EXPECT_EQ(plan_years(in, cache).back().action, year_action::skip_fresh);
+  in.interval = interval::m1;  // 1m candles had closed by then: refetch
+  EXPECT_EQ(plan_years(in, cache).back().action, year_action::fetch);
+}
+
 TEST(planner, partial_past_year_resumes_after_its_last_candle) {
   auto in = base_input();
   year_state part;

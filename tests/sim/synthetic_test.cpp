@@ -130,7 +130,7 @@ TEST_F(Synthetic, CandlesAreWellFormed) {
   };
   for (std::size_t sym = 0; sym < m_->symbols().size(); ++sym) {
     auto const& info = m_->symbols()[sym];
-    for (interval iv : {interval::m1, interval::h1, interval::d1, interval::w1}) {
+    for (interval iv : {interval::s1, interval::m1, interval::h1, interval::d1, interval::w1}) {
       auto k = m_->klines(info, iv, plan_selection(timestamp_ms{0}, std::nullopt, 1000, now_), now_).value();
       ASSERT_GT(k.size(), 0u);
       std::int64_t const tick = info.tick_size.mantissa();
@@ -145,6 +145,10 @@ TEST_F(Synthetic, CandlesAreWellFormed) {
         ASSERT_GE(k[field::volume][i], k[field::taker_buy_base_volume][i]);
         ASSERT_GE(k[field::quote_volume][i], k[field::taker_buy_quote_volume][i]);
         ASSERT_GE(k[field::trades][i], 0);
+        if (k[field::trades][i] == 0) {  // no trade: flat at the last price, no volume
+          ASSERT_EQ(k[field::volume][i], 0);
+          ASSERT_EQ(h, l);
+        }
         ASSERT_EQ(k.close_time(i), regular_close(iv, k.open_time(i)));
         if (i > 0) {
           ASSERT_GT(k.open_time(i), k.open_time(i - 1));

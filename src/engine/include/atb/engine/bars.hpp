@@ -39,6 +39,8 @@ field_mask sma_fields() noexcept;
 /// into doubles; missing high/low stay empty. All price columns share the close's scale
 /// (the store writes scale 8 for every price).
 bar_series to_bar_series(kline_columns const& k, atb::interval iv);
+/// Same, but takes over the time columns instead of copying them.
+bar_series to_bar_series(kline_columns&& k, atb::interval iv);
 
 /// Bars per year for annualising volatility, Sharpe and Sortino: 365.25 days divided by
 /// the interval's nominal length (12 for 1M).

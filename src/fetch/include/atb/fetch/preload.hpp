@@ -61,9 +61,9 @@ struct preload_options {
   std::size_t save_every_pages = 16;
   /// … and at least this long ago (so fast runs do not rewrite big years over and over).
   std::int64_t save_interval_ms = 2000;
-  /// Years held in memory at once are bounded by this estimate (rows × 88 bytes);
-  /// at least one year is always in progress.
-  std::uint64_t memory_budget_bytes = 96u << 20;
+  /// Years held in memory at once are bounded by this estimate (rows × 88 bytes × 1.25);
+  /// at least one year is always in progress. 128 MB keeps two 1m years in flight.
+  std::uint64_t memory_budget_bytes = 128u << 20;
   int zstd_level = 12;
   /// Plain log lines (a year written, a range failed, a cache problem).
   std::function<void(std::string const&)> log;
