@@ -61,7 +61,8 @@ s = json.load(open(sys.argv[1]))
 ceiling = s.get("budget_per_s", 0)
 print(f"   => {s['candles']:,} candles in {s['seconds']:.2f} s = {s['candles_per_s']:,.0f} candles/s; "
       f"weight {s['weight_per_s']:.1f}/s of {ceiling:.1f}/s budget = {100*s['weight_per_s']/ceiling if ceiling else 0:.1f}% (whole run); "
-      f"full windows {s['full_windows']} filled to {100*s['window_fill']:.1f}% of the budget; 429s {s['status_429']}, 418s {s['status_418']}")
+      f"sustained at the ceiling {s['sustained_weight_per_s']:.2f}/s = {100*s['sustained_weight_per_s']/ceiling if ceiling else 0:.1f}% of the budget; "
+      f"429s {s['status_429']}, 418s {s['status_418']}")
 PY
   stop_sim
 }
@@ -72,7 +73,7 @@ case $what in
     run ceiling-scaled --weight-limit 100 --window-ms 1000 --latency-ms 50 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10
     ;;&
   ceiling)
-    run ceiling --weight-limit 6000 --window-ms 60000 --latency-ms 50 -- --symbols $syms --timeframes 15m --years-back 5 --concurrency 16
+    run ceiling --weight-limit 6000 --window-ms 60000 --latency-ms 50 -- --symbols $syms --timeframes 5m --years-back 10 --concurrency 16
     ;;&
   throughput|all)
     run throughput --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10 --concurrency 8

@@ -37,6 +37,7 @@ struct net_flags {
   double weight_share = 0.95;
   std::optional<std::string> ca_file;
   double request_timeout_s = 60;
+  std::optional<int> zstd_level;
   bool json = false;
 };
 
@@ -52,6 +53,8 @@ void add_net_flags(CLI::App& c, net_flags& f) {
   c.add_option("--request-timeout", f.request_timeout_s, "Seconds one HTTP request may take in all")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  c.add_option("--zstd-level", f.zstd_level, "zstd level of the year files written (default: the store's; lower is faster)")
+      ->check(CLI::Range(1, 19));
   c.add_flag("--json", f.json, "Print a JSON summary on stdout (human lines go to stderr)");
 }
 
@@ -123,6 +126,7 @@ preload_options base_options(net_flags const& f, std::filesystem::path cache_dir
   o.base_url = f.base_url;
   o.concurrency = f.concurrency;
   o.weight_share = f.weight_share;
+  o.zstd_level = f.zstd_level;
   if (f.ca_file) o.http.ca_file = std::filesystem::path(*f.ca_file);
   o.http.request_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(f.request_timeout_s * 1000));
   o.http.read_timeout = std::min(o.http.read_timeout, o.http.request_timeout);

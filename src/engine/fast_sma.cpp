@@ -336,7 +336,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   while (i < b1 && (i < slow || ((i - b0) & 63))) scalar(i++);
   __m256d vcf = _mm256_set1_pd(cf), vcs = _mm256_set1_pd(cs);
   __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
-  auto step = [&](std::size_t t) -> std::uint64_t {  // 4 bars from t: their 4 target bits
+  auto step = [&](std::size_t t) ATB_AVX2 -> std::uint64_t {  // 4 bars from t: their 4 target bits
     __m256d const cur = _mm256_loadu_pd(c + t);
     __m256d const dfv = scan4(_mm256_sub_pd(cur, _mm256_loadu_pd(c + t - fast)));
     __m256d const dsv = scan4(_mm256_sub_pd(cur, _mm256_loadu_pd(c + t - slow)));
@@ -361,7 +361,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
     for (; t < b1; ++t) m = std::max(m, c[t]);
     if (df * ds * m < 9007199254740992.0) {
       __m256d vd = _mm256_set1_pd(std::fma(ds, cf, -(df * cs)));
-      auto dstep = [&](std::size_t u) -> std::uint64_t {
+      auto dstep = [&](std::size_t u) ATB_AVX2 -> std::uint64_t {
         __m256d const cur = _mm256_loadu_pd(c + u);
         __m256d const x = _mm256_sub_pd(cur, _mm256_loadu_pd(c + u - fast));
         __m256d const y = _mm256_sub_pd(cur, _mm256_loadu_pd(c + u - slow));
@@ -540,6 +540,11 @@ bool fast_sma_applicable(exec_options const& opt) noexcept {
 }
 
 metrics run_sma_cross_fast(bar_series const& b, sma_pair p, exec_options const& opt, std::vector<trade>* trades) {
+  if (b.empty()) {
+    metrics m;
+    m.final_equity = opt.capital;
+    return m;
+  }
   if (!have_avx2()) {
     strategy_params sp = default_params(strategy_id::sma_cross);
     sp.values[0] = p.fast;
@@ -557,6 +562,10 @@ metrics run_sma_cross_fast(bar_series const& b, sma_pair p, exec_options const& 
 }
 
 void sweep_sma_cross(bar_series const& b, std::span<sma_pair const> pairs, exec_options const& opt, std::span<metrics> out) {
+  if (b.empty()) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = run_sma_cross_fast(b, pairs[i], opt);
+    return;
+  }
   if (!have_avx2()) {
     for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = run_sma_cross_fast(b, pairs[i], opt);
     return;

@@ -79,9 +79,9 @@ std::string preload_summary::to_json() const {
   char share[32];
   std::snprintf(share, sizeof share, "%.4f", weight_share);
   o << ",\"weight_share\":" << share << ",\"max_used_weight_header\":" << max_used_weight_header;
-  char fill[32];
-  std::snprintf(fill, sizeof fill, "%.4f", window_fill);
-  o << ",\"full_windows\":" << full_windows << ",\"window_fill\":" << fill;
+  char sus[32];
+  std::snprintf(sus, sizeof sus, "%.3f", sustained_weight_per_s);
+  o << ",\"sustained_weight_per_s\":" << sus;
   double const ceiling = window_ms > 0 ? static_cast<double>(weight_budget) * 1000.0 / static_cast<double>(window_ms) : 0;
   char rate[64];
   std::snprintf(rate, sizeof rate, "%.3f", seconds > 0 ? static_cast<double>(weight_used) / seconds : 0.0);
@@ -306,17 +306,15 @@ class engine {
   std::vector<std::shared_ptr<year_job>> active_;
   std::uint64_t mem_used_ = 0;
   std::vector<asio::steady_timer*> sleepers_;
-  std::int64_t window_peak_ = 0;
-  std::vector<std::int64_t> window_peaks_;  // peak used weight of each window that rolled over
+  std::int64_t first_block_ms_ = -1;   // first time the limiter made a request wait
+  std::int64_t last_send_ms_ = 0;
+  std::uint64_t weight_after_block_ = 0;
 
  public:
-  void finish_window_stats() {
-    // The first window is entered mid-way (and holds the start-up requests): skip it.
-    if (window_peaks_.size() < 2 || summary.weight_budget <= 0) return;
-    double sum = 0;
-    for (std::size_t i = 1; i < window_peaks_.size(); ++i) sum += static_cast<double>(window_peaks_[i]);
-    summary.full_windows = window_peaks_.size() - 1;
-    summary.window_fill = sum / static_cast<double>(summary.full_windows) / static_cast<double>(summary.weight_budget);
+  void finish_rate_stats() {
+    if (first_block_ms_ < 0 || last_send_ms_ <= first_block_ms_) return;
+    summary.sustained_weight_per_s =
+        static_cast<double>(weight_after_block_) * 1000.0 / static_cast<double>(last_send_ms_ - first_block_ms_);
   }
 
  private:
@@ -354,7 +352,12 @@ class engine {
       if (stopping()) co_return false;
       auto const now = mono_now();
       auto const ready = limiter_.try_acquire(weight, now);
-      if (ready <= now) co_return true;
+      if (ready <= now) {
+        last_send_ms_ = now.ms;
+        if (first_block_ms_ >= 0) weight_after_block_ += static_cast<std::uint64_t>(weight);
+        co_return true;
+      }
+      if (first_block_ms_ < 0 && limiter_.paused_until() <= now) first_block_ms_ = now.ms;
       t.expires_after(std::chrono::milliseconds(std::min<std::int64_t>(ready.ms - now.ms, 200)));
       co_await t.async_wait(tok);
     }
@@ -371,14 +374,7 @@ class engine {
       if (ec != std::errc{}) continue;
       limiter_.observe_used_weight(suffix, used, mono_now());
       summary.max_used_weight_header = std::max(summary.max_used_weight_header, used);
-      if (!limiter_.rules().empty() && suffix == limiter_.rules().front().header_suffix) {
-        // A drop in the server's count means its window rolled over: keep the old peak.
-        if (used < window_peak_ / 2) {
-          window_peaks_.push_back(window_peak_);
-          window_peak_ = 0;
-        }
-        window_peak_ = std::max(window_peak_, used);
-      }
+
     }
   }
 
@@ -830,7 +826,7 @@ class engine {
 
   asio::awaitable<bool> write_year(year_job& j, bool complete, bool final_write = false) {
     store::write_options wo;
-    wo.zstd_level = opt_.zstd_level;
+    if (opt_.zstd_level) wo.zstd_level = *opt_.zstd_level;
     wo.flags = complete ? store::flag_complete : 0u;
     // A complete year never changes again: stamp it with the year's end, so an
     // interrupted-and-resumed run writes byte-identical files.
@@ -897,7 +893,7 @@ result<preload_summary> run_preload(preload_options const& opt) {
   pool.join();
   if (crash) std::rethrow_exception(crash);
   e.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  e.finish_window_stats();
+  e.finish_rate_stats();
   if (e.fatal) return *e.fatal;
   return e.summary;
 }

@@ -60,11 +60,12 @@ struct preload_options {
   /// A partial year is saved when this many pages arrived since its last save …
   std::size_t save_every_pages = 16;
   /// … and at least this long ago (so fast runs do not rewrite big years over and over).
-  std::int64_t save_interval_ms = 2000;
+  std::int64_t save_interval_ms = 5000;
   /// Years held in memory at once are bounded by this estimate (rows × 88 bytes × 1.25);
   /// at least one year is always in progress. 128 MB keeps two 1m years in flight.
   std::uint64_t memory_budget_bytes = 128u << 20;
-  int zstd_level = 12;
+  /// zstd level of the year files written; unset = the store's default.
+  std::optional<int> zstd_level;
   /// Plain log lines (a year written, a range failed, a cache problem).
   std::function<void(std::string const&)> log;
   /// Called about every progress_interval_ms while the run lasts.
@@ -104,10 +105,10 @@ struct preload_summary {
   std::int64_t window_ms = 0;
   std::int64_t weight_budget = 0;     ///< floor(limit × share)
   std::int64_t max_used_weight_header = 0;  ///< highest X-MBX-USED-WEIGHT-* seen
-  /// Server windows seen whole (from the used-weight header resetting), and the mean of
-  /// their peak used weight over the budget: how full this run kept each window.
-  std::uint64_t full_windows = 0;
-  double window_fill = 0;
+  /// Weight per second sent from the first moment the limiter held a request back (the
+  /// budget was reached) to the last request: the rate sustained at the ceiling. 0 when
+  /// the limiter never had to wait.
+  double sustained_weight_per_s = 0;
   double weight_share = 0;
   timestamp_ms server_time{};
   bool interrupted = false;
