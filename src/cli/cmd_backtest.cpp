@@ -337,7 +337,8 @@ int run_sweep(backtest_args const& a, eng::bar_series const& b, eng::strategy_pa
   unsigned jobs = a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency());
   jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, grid.size()));
   bool const fast = base.id == eng::strategy_id::sma_cross && eng::fast_sma_applicable(o);
-  std::size_t const chunk = fast ? 64 : 1;
+  // The fast kernel shares work across the pairs of one call: one contiguous share per thread.
+  std::size_t const chunk = fast ? (grid.size() + jobs - 1) / jobs : 1;
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     std::vector<std::int8_t> t(fast ? 0 : b.size());

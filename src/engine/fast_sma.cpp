@@ -570,12 +570,18 @@ void sweep_sma_cross(bar_series const& b, std::span<sma_pair const> pairs, exec_
     for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = run_sma_cross_fast(b, pairs[i], opt);
     return;
   }
-  // Chunks of combos keep the per-block working set (window sums) in L2.
-  constexpr std::size_t chunk = 64;
+  // Chunks of combos whose distinct window lengths number at most 48 keep the per-block
+  // window sums (48 x 8 KiB) in L2 while sharing them across as many pairs as possible.
+  constexpr std::size_t max_windows = 48;
   double const bpy = bars_per_year(b.interval), bh = buy_and_hold_price_return(b);
   std::int64_t const span = span_ms(b);
-  for (std::size_t i0 = 0; i0 < pairs.size(); i0 += chunk) {
-    std::size_t const i1 = std::min(pairs.size(), i0 + chunk);
+  for (std::size_t i0 = 0, i1 = 0; i0 < pairs.size(); i0 = i1) {
+    std::vector<std::uint32_t> w;
+    for (i1 = i0; i1 < pairs.size(); ++i1) {
+      for (std::uint32_t v : {pairs[i1].fast, pairs[i1].slow})
+        if (std::find(w.begin(), w.end(), v) == w.end()) w.push_back(v);
+      if (w.size() > max_windows && i1 > i0) break;
+    }
     std::vector<combo> ks;
     ks.reserve(i1 - i0);
     for (std::size_t i = i0; i < i1; ++i) ks.push_back(make_combo(pairs[i], opt));

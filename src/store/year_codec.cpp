@@ -77,7 +77,7 @@ constexpr field volume_group[] = {field::volume, field::taker_buy_base_volume};
 constexpr field quote_group[] = {field::quote_volume, field::taker_buy_quote_volume};
 
 template <unsigned W>
-void gather(std::uint8_t const* p, std::size_t n, u64* out) noexcept {
+void gather(std::uint8_t const* __restrict p, std::size_t n, u64* __restrict out) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     u64 v = 0;
     for (unsigned b = 0; b < W; ++b) v |= static_cast<u64>(p[b * n + i]) << (8 * b);

@@ -213,7 +213,8 @@ result<std::string> encode_year_file(year_key const& k, kline_columns const& row
         return ZSTD_compress2(cctx, out.data() + at + cs, out.size() - at - cs, raw.begin() + cb, len);
       };
       std::size_t z = compress(true);
-      if (!ZSTD_isError(z) && z > len - len / 32) z = compress(false);  // gains < 3%: not worth decoding
+      static std::size_t const div_ = std::getenv("EXP_DIV") ? std::strtoul(std::getenv("EXP_DIV"), nullptr, 10) : 32;
+      if (!ZSTD_isError(z) && z > len - len / div_) z = compress(false);  // gains < 3%: not worth decoding
       if (ZSTD_isError(z))
         return error{store_errc::io_error, "cannot write year file " + key + ": zstd failed (" +
                                                std::string(ZSTD_getErrorName(z)) + ")"};
@@ -476,9 +477,13 @@ result<year_file> year_file::from_bytes(std::string bytes, std::filesystem::path
 }
 
 result<void> year_file::read(field_mask fields, kline_columns& out) const {
-  out.clear();
-  for (std::size_t c = 0; c < field_count; ++c) out.scale[c] = impl_->dir[c].scale;
+  // Columns that will be decoded keep their storage (resize without clear): re-reading
+  // into the same kline_columns then costs no allocation and no zero-fill.
   field_mask const need = dependency_closure(fields);
+  for (std::size_t c = 0; c < field_count; ++c) {
+    out.scale[c] = impl_->dir[c].scale;
+    if (!need.has(static_cast<field>(c))) out.cols[c].clear();
+  }
   for (std::size_t c = 0; c < field_count; ++c) {
     if (!need.has(static_cast<field>(c))) continue;
     if (auto r = impl_->decode_block(c, out.cols[c]); !r) {
@@ -498,6 +503,7 @@ result<void> year_file::read(field_mask fields, kline_columns& out) const {
 
 namespace {
 int cmp_dec(std::int64_t a, unsigned sa, std::int64_t b, unsigned sb) noexcept {
+  if (sa == sb) return a < b ? -1 : (a > b ? 1 : 0);
   __extension__ using i128 = __int128;
   unsigned const s = std::max(sa, sb);
   i128 const x = static_cast<i128>(a) * pow10_i64(s - sa);

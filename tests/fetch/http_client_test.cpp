@@ -74,7 +74,7 @@ class tiny_server {
       auto res = std::make_shared<http::response<http::string_body>>(http::status::ok, 11);
       res->set("X-MBX-USED-WEIGHT-1M", "7");
       res->body() = m == behaviour::huge ? std::string(3u << 20, 'x') : "{\"target\":\"" + std::string(req->target()) + "\"}";
-      res->keep_alive(m != behaviour::close_after);
+      res->keep_alive(true);  // close_after: announce keep-alive, then close anyway (a stale pooled connection)
       res->prepare_payload();
       http::async_write(*s, *res, [this, s, buf, res, m](boost::system::error_code wec, std::size_t) {
         if (wec) return;

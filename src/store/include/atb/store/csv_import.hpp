@@ -48,7 +48,6 @@ class csv_line_splitter {
  private:
   std::string carry_;
   bool carry_too_long_ = false;
-  bool at_start_ = true;  ///< to drop a UTF-8 byte order mark
 };
 
 /// One parsed row's verdict from csv_row_parser.
