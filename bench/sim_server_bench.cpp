@@ -13,7 +13,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <pthread.h>
 #include <thread>
+#include <time.h>
 
 namespace {
 
@@ -38,6 +40,13 @@ struct fixture {
     ex = std::make_unique<sim::exchange>(*market, o);
     srv = sim::server::create(*ex, {}, sim::sim_clock{bench_now}).value();
     thread = std::thread([this] { srv->run(); });
+  }
+  /// CPU time the server's io thread has used so far, in µs (independent of machine load).
+  double server_cpu_us() {
+    clockid_t id;
+    timespec ts{};
+    if (pthread_getcpuclockid(thread.native_handle(), &id) != 0 || clock_gettime(id, &ts) != 0) return 0;
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
   }
   ~fixture() {
     srv->stop();
@@ -89,6 +98,7 @@ void run_pages(benchmark::State& state, bool page_cache, std::size_t distinct) {
   auto const targets = page_targets(distinct);
   for (auto const& t : targets) c.get(t);  // warm (fills the page cache when enabled)
   std::size_t i = 0, bytes = 0;
+  double const cpu0 = f.server_cpu_us();
   for (auto _ : state) {
     std::size_t const n = c.get(targets[i++ % targets.size()]);
     if (n == 0) {
@@ -99,6 +109,13 @@ void run_pages(benchmark::State& state, bool page_cache, std::size_t distinct) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  // Server CPU per response: what one io thread can sustain whatever else runs on the box.
+  // (With Threads(2) both client threads share one server, so the figure is per response.)
+  if (state.thread_index() == 0 && state.iterations() > 0) {
+    double const per = (f.server_cpu_us() - cpu0) / static_cast<double>(state.iterations() * state.threads());
+    state.counters["server_cpu_us"] = per;
+    if (per > 0) state.counters["server_capacity_per_s"] = 1e6 / per;
+  }
   state.counters["responses_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
                                                          benchmark::Counter::kIsRate);
 }

@@ -353,11 +353,17 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   // halves the scans, but is exact only while fast·slow·max(close) < 2^53 over the
   // block and the windows reaching into it; otherwise the two-sum path below is used.
   if (i + 64 <= b1) {
-    __m256d mx = _mm256_setzero_pd();
+    __m256d m0 = _mm256_setzero_pd(), m1 = m0, m2 = m0, m3 = m0;  // 4 chains
     std::size_t const lo = i - slow;
     std::size_t t = lo;
-    for (; t + 4 <= b1; t += 4) mx = _mm256_max_pd(mx, _mm256_loadu_pd(c + t));
-    double m = hmax(mx);
+    for (; t + 16 <= b1; t += 16) {
+      m0 = _mm256_max_pd(m0, _mm256_loadu_pd(c + t));
+      m1 = _mm256_max_pd(m1, _mm256_loadu_pd(c + t + 4));
+      m2 = _mm256_max_pd(m2, _mm256_loadu_pd(c + t + 8));
+      m3 = _mm256_max_pd(m3, _mm256_loadu_pd(c + t + 12));
+    }
+    for (; t + 4 <= b1; t += 4) m0 = _mm256_max_pd(m0, _mm256_loadu_pd(c + t));
+    double m = hmax(_mm256_max_pd(_mm256_max_pd(m0, m1), _mm256_max_pd(m2, m3)));
     for (; t < b1; ++t) m = std::max(m, c[t]);
     if (df * ds * m < 9007199254740992.0) {
       __m256d vd = _mm256_set1_pd(std::fma(ds, cf, -(df * cs)));

@@ -213,8 +213,7 @@ result<std::string> encode_year_file(year_key const& k, kline_columns const& row
         return ZSTD_compress2(cctx, out.data() + at + cs, out.size() - at - cs, raw.begin() + cb, len);
       };
       std::size_t z = compress(true);
-      static std::size_t const div_ = std::getenv("EXP_DIV") ? std::strtoul(std::getenv("EXP_DIV"), nullptr, 10) : 32;
-      if (!ZSTD_isError(z) && z > len - len / div_) z = compress(false);  // gains < 3%: not worth decoding
+      if (!ZSTD_isError(z) && z > len - len / 32) z = compress(false);  // gains < 3%: not worth decoding
       if (ZSTD_isError(z))
         return error{store_errc::io_error, "cannot write year file " + key + ": zstd failed (" +
                                                std::string(ZSTD_getErrorName(z)) + ")"};

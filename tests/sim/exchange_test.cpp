@@ -45,7 +45,7 @@ TEST_F(Exchange, PingTimeAndUnknownPaths) {
   EXPECT_EQ(*p.body, "{}");
   EXPECT_EQ(header(p, "X-MBX-USED-WEIGHT-1M"), "1");
   auto t = get("/api/v3/time");
-  EXPECT_EQ(*t.body, "{\"serverTime\":" + std::to_string(now_.ms) + "}");
+  EXPECT_EQ(*t.body, std::string("{\"serverTime\":") + std::to_string(now_.ms) + "}");
   EXPECT_EQ(header(t, "X-MBX-USED-WEIGHT-1M"), "2");
   auto n = get("/api/v3/nothing");
   EXPECT_EQ(n.status, 404);
@@ -86,7 +86,7 @@ TEST_F(Exchange, KlinesLimitDefaultMaxAndAllIntervals) {
   EXPECT_EQ(rows(get("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000")), 1000u);
   EXPECT_EQ(rows(get("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1")), 1u);
   for (auto iv : all_intervals) {
-    auto r = get("/api/v3/klines?symbol=ETHUSDT&interval=" + std::string(to_string(iv)) + "&limit=3");
+    auto r = get(std::string("/api/v3/klines?symbol=ETHUSDT&interval=").append(to_string(iv)).append("&limit=3"));
     EXPECT_EQ(r.status, 200) << to_string(iv);
     EXPECT_EQ(rows(r), 3u) << to_string(iv);
   }
@@ -174,7 +174,7 @@ TEST_F(Exchange, BodyLevelFaultsReplaceTheResponse) {
     EXPECT_EQ(r.body->substr(0, x.body_start.size()), x.body_start) << to_string(x.kind);
     EXPECT_EQ(header(r, "Retry-After"), "");
     EXPECT_FALSE(r.fault);
-    EXPECT_NE(ex.stats_json().find("\"" + std::string(to_string(x.kind)) + "\":1"), std::string::npos);
+    EXPECT_NE(ex.stats_json().find(std::string("\"").append(to_string(x.kind)).append("\":1")), std::string::npos);
   }
   opt_.faults = {fault_kind::bad_json};
   exchange bad(*market_, opt_);

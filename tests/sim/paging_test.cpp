@@ -112,7 +112,7 @@ TEST_F(RealData, FullPagingWalkReturnsExactlyTheCsvRows) {
   std::int64_t start = 0;
   int pages = 0;
   for (;;) {
-    auto r = c.get("/api/v3/klines?symbol=BTCUSDT&interval=1d&startTime=" + std::to_string(start) + "&limit=1000");
+    auto r = c.get(std::string("/api/v3/klines?symbol=BTCUSDT&interval=1d&startTime=").append(std::to_string(start)).append("&limit=1000"));
     ASSERT_EQ(r.status, 200) << r.body;
     auto rows = rows_as_csv(r.body);
     if (rows.empty()) break;
