@@ -141,6 +141,21 @@ TEST(YearFileRoundTrip, PartialColumnDecode) {
       EXPECT_EQ(out.scale[c], rows.scale[c]);
     }
   }
+  // one kline_columns reused across masks and files of different sizes
+  kline_columns reuse;
+  ASSERT_TRUE(f.read(field_mask::all(), reuse));
+  expect_same(rows, reuse);
+  ASSERT_TRUE(f.read(field_mask{field::high}, reuse));
+  EXPECT_EQ(reuse.size(), rows.size());
+  for (std::size_t c = 0; c < field_count; ++c)
+    EXPECT_EQ(reuse.cols[c].empty(), static_cast<field>(c) != field::high) << to_string(static_cast<field>(c));
+  kline_columns const small = synth_year(interval::h1, 2022, {.rows = 7, .seed = 99});
+  auto g = year_file::from_bytes(encode_year_file(k, small).value(), file_name(k)).value();
+  ASSERT_TRUE(g.read(field_mask::all(), reuse));
+  expect_same(small, reuse);
+  ASSERT_TRUE(f.read(field_mask::all(), reuse));
+  expect_same(rows, reuse);
+
   kline_columns two;
   ASSERT_TRUE(f.read(field_mask{field::open_time, field::volume}, two));
   EXPECT_EQ(two.size(), rows.size());
