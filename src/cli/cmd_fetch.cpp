@@ -378,8 +378,10 @@ int run_demo(demo_flags const& d) {
     }
     ::close(h->out_fd);
     if (wait_child(h->pid) == 0) {
-      con.line("Backtest: atb backtest sma_cross --symbol BTCUSDT --timeframe 1d --cache-dir " + dir.string());
-      if (auto b = spawn({self, "backtest", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1d", "--cache-dir", dir.string()}, false))
+      con.line("Backtest: atb backtest sma_cross --symbol BTCUSDT --timeframe 1d --days 1000 --cache-dir " + dir.string());
+      if (auto b = spawn({self, "backtest", "sma_cross", "--symbol", "BTCUSDT", "--timeframe", "1d", "--days", "1000", "--cache-dir",
+                          dir.string()},
+                         false))
         backtest_rc = wait_child(b->pid);
     } else {
       con.line("`atb backtest` is not available in this build; skipping the backtest.");

@@ -380,6 +380,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
         std::uint64_t acc = 0;
         for (unsigned u = 0; u < 64; u += 8) {
           _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
           acc |= dstep(i + u) << u;
           acc |= dstep(i + u + 4) << (u + 4);
         }
@@ -400,6 +401,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
     std::uint64_t acc = 0;
     for (unsigned u = 0; u < 64; u += 8) {
       _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
       acc |= step(i + u) << u;
       acc |= step(i + u + 4) << (u + 4);
     }

@@ -1,6 +1,7 @@
 #pragma once
 // End-to-end helpers: start atb-mock-exchange on 127.0.0.1 port 0, read /__stats, run
 // the downloader in-process or as the `atb` binary, and compare two caches.
+#include "atb/fetch/errors.hpp"
 #include "atb/fetch/preload.hpp"
 #include "atb/store/year_file.hpp"
 

@@ -151,7 +151,9 @@ TEST(base_url, parses_and_rejects) {
   for (auto bad : {"ftp://x", "https://", "http://host:99999", "http://ho st", "api.binance.com", "http://h/x?y"}) {
     auto r = parse_base_url(bad);
     EXPECT_FALSE(r) << bad;
-    if (!r) EXPECT_EQ(r.error().code, fetch_errc::invalid_url);
+    if (!r) {
+      EXPECT_EQ(r.error().code, fetch_errc::invalid_url);
+    }
   }
 }
 

@@ -55,8 +55,8 @@ struct year_header {
 struct write_options {
   /// zstd level for column blocks. 19 is for archives; the default balances the
   /// downloader's throughput (≥ 500k candles/s) against size: on the shared klines,
-  /// level 9 encodes ~1.2M candles/s per core at 0.545× of `zstd -19` CSV, level 12
-  /// ~0.6M/s at 0.541× (bench/store_year_file_bench.cpp, BM_Store_Encode).
+  /// level 9 encodes ~0.8-1.2M candles/s per core at 0.545× of `zstd -19` CSV, level 12
+  /// about half as fast at 0.541× (bench/store_year_file_bench.cpp, BM_Store_Encode).
   int zstd_level = 9;
   std::uint32_t flags = 0;
   timestamp_ms written_at = system_now();
