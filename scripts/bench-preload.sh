@@ -77,6 +77,7 @@ case $what in
     ;;&
   throughput|all)
     run throughput --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10 --concurrency 8
+    run throughput-zstd1 --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10 --concurrency 8 --zstd-level 1
     run throughput-1m --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols BTCUSDT ETHUSDT --timeframes 1m --years-back 2 --concurrency 8
     ;;&
   rss|all)

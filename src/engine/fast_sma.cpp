@@ -209,6 +209,7 @@ struct ctx {
   double const* c;
   double const* o;
   double buy_mul, sell_mul, fee;
+  std::size_t n = 0;  ///< bars in c and o (0: unknown, no reads past a run's end)
 };
 
 // Same result as peak = max(peak, e); mdd = max(mdd, 1 − e/peak), but divides only when
@@ -265,8 +266,10 @@ inline void close_long(combo& k, ctx const& cx, double price, std::size_t bar, e
   k.cash += k.qty * xp * (1.0 - cx.fee);
   double const pnl = k.cash - k.entry_value;
   ++k.sums.trades;
-  if (pnl > 0) { ++k.sums.wins; k.sums.gross_profit += pnl; }
-  else k.sums.gross_loss -= pnl;
+  // Branch-free: a trade is a win or a loss at random, which a branch mispredicts.
+  k.sums.wins += pnl > 0 ? 1u : 0u;
+  k.sums.gross_profit += pnl > 0 ? pnl : 0.0;
+  k.sums.gross_loss -= pnl > 0 ? 0.0 : pnl;
   if (k.trades) k.trades->push_back(trade{k.entry_bar, bar, 1, k.entry_price, xp, k.qty, k.entry_value, k.cash, pnl, why});
   k.qty = 0;
   k.pos = 0;
@@ -314,6 +317,34 @@ ATB_AVX2 inline void long_interior_direct(combo& k, ctx const& cx, std::size_t x
       for (std::size_t u = 0; u < group; ++u) dd_point(k, q * c[j + u]);
     }
   }
+  // The last < 16 bars of the run: 4 lanes at a time, lanes at or past y masked out
+  // (reads up to 3 closes past y, so only when they exist), one drawdown test for all.
+  if (j < y && y + 3 <= cx.n) {
+    std::size_t const t0 = j;
+    __m256d const inf = _mm256_set1_pd(std::numeric_limits<double>::infinity());
+    __m256d const ninf = _mm256_set1_pd(-std::numeric_limits<double>::infinity());
+    __m256d mn = inf, mx = ninf;
+    __m256i const lanes = _mm256_set_epi64x(3, 2, 1, 0);
+    for (; j < y; j += 4) {
+      __m256d const live = _mm256_castsi256_pd(
+          _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(y - j)), lanes));
+      __m256d const cur = _mm256_loadu_pd(c + j);
+      __m256d const r = _mm256_and_pd(_mm256_sub_pd(_mm256_div_pd(cur, _mm256_loadu_pd(c + j - 1)), one), live);
+      __m256d const ng = _mm256_min_pd(r, zero);
+      s1 = _mm256_add_pd(s1, r);
+      s2 = _mm256_fmadd_pd(r, r, s2);
+      s3 = _mm256_fmadd_pd(ng, ng, s3);
+      mn = _mm256_min_pd(mn, _mm256_blendv_pd(inf, cur, live));
+      mx = _mm256_max_pd(mx, _mm256_blendv_pd(ninf, cur, live));
+    }
+    double const hi = q * hmax(mx);
+    if (q * hmin(mn) >= (1.0 - k.mdd) * std::max(k.peak, hi)) {
+      k.peak = std::max(k.peak, hi);
+    } else {
+      for (std::size_t u = t0; u < y; ++u) dd_point(k, q * c[u]);
+    }
+    j = y;
+  }
   k.sums.sum_r += hsum(s1);
   k.sums.sum_r2 += hsum(s2);
   k.sums.sum_neg2 += hsum(s3);
@@ -324,7 +355,7 @@ ATB_AVX2 inline void long_interior_direct(combo& k, ctx const& cx, std::size_t x
 }
 
 /// Target bits of one (fast, slow) pair for the block, window sums kept in registers.
-ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
+ATB_AVX2 void signal_bits_fused(double const* c, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
                                 double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
   for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
   std::size_t i = b0;
@@ -351,41 +382,39 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   };
   // One running difference D = slow·S_fast − fast·S_slow (D > 0 <=> SMA(fast) > SMA(slow))
   // halves the scans, but is exact only while fast·slow·max(close) < 2^53 over the
-  // block and the windows reaching into it; otherwise the two-sum path below is used.
+  // closes of the windows reaching into these words. That maximum is taken on the fly
+  // from the closes the loop loads anyway (no separate pass); when the bound fails, the
+  // words are redone below with the two-product path.
   if (i + 64 <= b1) {
-    __m256d m0 = _mm256_setzero_pd(), m1 = m0, m2 = m0, m3 = m0;  // 4 chains
-    std::size_t const lo = i - slow;
-    std::size_t t = lo;
-    for (; t + 16 <= b1; t += 16) {
-      m0 = _mm256_max_pd(m0, _mm256_loadu_pd(c + t));
-      m1 = _mm256_max_pd(m1, _mm256_loadu_pd(c + t + 4));
-      m2 = _mm256_max_pd(m2, _mm256_loadu_pd(c + t + 8));
-      m3 = _mm256_max_pd(m3, _mm256_loadu_pd(c + t + 12));
-    }
-    for (; t + 4 <= b1; t += 4) m0 = _mm256_max_pd(m0, _mm256_loadu_pd(c + t));
-    double m = hmax(_mm256_max_pd(_mm256_max_pd(m0, m1), _mm256_max_pd(m2, m3)));
-    for (; t < b1; ++t) m = std::max(m, c[t]);
-    if (df * ds * m < 9007199254740992.0) {
-      __m256d vd = _mm256_set1_pd(std::fma(ds, cf, -(df * cs)));
-      auto dstep = [&](std::size_t u) ATB_AVX2 -> std::uint64_t {
-        __m256d const cur = _mm256_loadu_pd(c + u);
-        __m256d const x = _mm256_sub_pd(cur, _mm256_loadu_pd(c + u - fast));
-        __m256d const y = _mm256_sub_pd(cur, _mm256_loadu_pd(c + u - slow));
-        __m256d const inc = scan4(_mm256_fmsub_pd(vs, x, _mm256_mul_pd(vf, y)));
-        __m256d const d = _mm256_add_pd(inc, vd);
-        vd = _mm256_add_pd(vd, last_lane(inc));
-        return static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_setzero_pd(), _CMP_GT_OQ)));
-      };
-      for (; i + 64 <= b1; i += 64) {
-        std::uint64_t acc = 0;
-        for (unsigned u = 0; u < 64; u += 8) {
-          _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
-          acc |= dstep(i + u) << u;
-          acc |= dstep(i + u + 4) << (u + 4);
-        }
-        bits[(i - b0) >> 6] = acc;
+    std::size_t const i0 = i, iend = i0 + (b1 - i0) / 64 * 64;
+    // Loads cover [i0 - slow, iend - slow) and [i0, iend); a block shorter than slow
+    // leaves [iend - slow, i0) to scan here.
+    double gap = 0;
+    for (std::size_t t = iend - slow; t < i0; ++t) gap = std::max(gap, c[t]);
+    __m256d vd = _mm256_set1_pd(std::fma(ds, cf, -(df * cs)));
+    __m256d mx1 = _mm256_set1_pd(gap), mx2 = mx1;
+    auto dstep = [&](std::size_t u) ATB_AVX2 -> std::uint64_t {
+      __m256d const cur = _mm256_loadu_pd(c + u);
+      __m256d const old = _mm256_loadu_pd(c + u - slow);
+      mx1 = _mm256_max_pd(mx1, cur);
+      mx2 = _mm256_max_pd(mx2, old);
+      __m256d const x = _mm256_sub_pd(cur, _mm256_loadu_pd(c + u - fast));
+      __m256d const y = _mm256_sub_pd(cur, old);
+      __m256d const inc = scan4(_mm256_fmsub_pd(vs, x, _mm256_mul_pd(vf, y)));
+      __m256d const d = _mm256_add_pd(inc, vd);
+      vd = _mm256_add_pd(vd, last_lane(inc));
+      return static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(d, _mm256_setzero_pd(), _CMP_GT_OQ)));
+    };
+    for (; i < iend; i += 64) {
+      std::uint64_t acc = 0;
+      for (unsigned u = 0; u < 64; u += 8) {
+        _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
+        acc |= dstep(i + u) << u;
+        acc |= dstep(i + u + 4) << (u + 4);
       }
+      bits[(i - b0) >> 6] = acc;
+    }
+    if (df * ds * hmax(_mm256_max_pd(mx1, mx2)) < 9007199254740992.0) {
       // Window sums at i-1 for what follows (exact integer sums).
       cf = 0;
       cs = 0;
@@ -393,6 +422,8 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
       for (std::size_t q = i - slow; q < i; ++q) cs += c[q];
       vcf = _mm256_set1_pd(cf);
       vcs = _mm256_set1_pd(cs);
+    } else {
+      i = i0;  // not provably exact: the two-product loop below rewrites these words
     }
   }
   // Whole 64-bar words: bits gathered in a register (no read-modify-write chain through
@@ -400,7 +431,6 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   for (; i + 64 <= b1; i += 64) {
     std::uint64_t acc = 0;
     for (unsigned u = 0; u < 64; u += 8) {
-      _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
       acc |= step(i + u) << u;
       acc |= step(i + u + 4) << (u + 4);
@@ -474,7 +504,7 @@ bool have_avx2() noexcept {
 ATB_AVX2 void run_combos(bar_series const& b, std::span<combo> ks, exec_options const& opt) {
   std::size_t const n = b.size();
   double const* c = b.close.data();
-  ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee};
+  ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
   // Distinct window lengths.
   std::vector<std::size_t> wins;
   for (auto const& k : ks) {
@@ -506,16 +536,41 @@ ATB_AVX2 void run_combos(bar_series const& b, std::span<combo> ks, exec_options 
 }
 
 /// One pair: no shared arrays; window sums stay in registers, returns only on long runs.
+/// Requests the opens at which the target bits of a block make fills (a change of target
+/// after bar q fills at open q+1), instead of streaming every open through the cache.
+inline void prefetch_fills(double const* o, std::size_t b0, std::size_t len, std::uint64_t const* tb, bool prev) {
+  for (std::size_t w = 0; w * 64 < len; ++w) {
+    std::uint64_t x = tb[w] ^ ((tb[w] << 1) | (w == 0 ? std::uint64_t{prev} : tb[w - 1] >> 63));
+    while (x) {
+      _mm_prefetch(reinterpret_cast<char const*>(o + b0 + w * 64 + static_cast<std::size_t>(std::countr_zero(x)) + 1),
+                   _MM_HINT_T0);
+      x &= x - 1;
+    }
+  }
+}
+
+/// One pair: no shared arrays; window sums stay in registers, returns only on long runs.
+/// Software-pipelined by one block: the target bits of block k+1 are computed (and the
+/// opens of their fills prefetched) before block k is simulated, so the sparse reads of
+/// opens at fills do not wait on memory.
 ATB_AVX2 void run_single(bar_series const& b, combo& k, exec_options const& opt) {
   std::size_t const n = b.size();
   double const* c = b.close.data();
-  ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee};
+  ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
   double cf = 0, cs = 0;
-  std::uint64_t tb[words];
+  std::uint64_t tb[2][words];
+  auto bits_of = [&](std::size_t b0, std::uint64_t* out, bool prev) ATB_AVX2 {
+    std::size_t const b1 = std::min(n, b0 + block);
+    signal_bits_fused(c, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, out);
+    prefetch_fills(cx.o, b0, b1 - b0, out, prev);
+  };
+  unsigned cur = 0;
+  bits_of(0, tb[0], false);
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block);
-    signal_bits_fused(c, cx.o, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, tb);
-    process_block<true>(k, cx, nullptr, tb, b0, b1);
+    if (b1 < n) bits_of(b1, tb[cur ^ 1], (tb[cur][words - 1] >> 63) != 0);
+    process_block<true>(k, cx, nullptr, tb[cur], b0, b1);
+    cur ^= 1;
   }
 }
 
@@ -531,7 +586,7 @@ combo make_combo(sma_pair p, exec_options const& opt) {
 
 metrics finish(combo& k, bar_series const& b, exec_options const& opt, double bpy, double bh, std::int64_t span) {
   std::size_t const n = b.size();
-  ctx const cx{b.close.data(), b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee};
+  ctx const cx{b.close.data(), b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, b.size()};
   if (k.pos != 0) close_long(k, cx, b.close[n - 1], n - 1, exit_reason::end_of_data);
   dd_point(k, k.cash);
   k.sums.bars = n;

@@ -139,6 +139,41 @@ TEST(EngineReference, FastSmaMatchesOnLongRealHistory) {
   }
 }
 
+TEST(EngineReference, FastSmaExactAcrossTheSingleDifferenceBound) {
+  // The single-run kernel uses one running difference slow·S_fast − fast·S_slow while
+  // fast·slow·max(close) < 2^53 and two products otherwise. In `scaled` the second half
+  // of the series is multiplied by 16 (exact: a power of two) so that for 10/50 the first
+  // blocks take the first path and the later ones the second; on the plain series 3/1100
+  // has windows longer than a block.
+  auto const plain = etest::random_bars(30011, 5);
+  auto scaled = plain;
+  std::size_t const half = scaled.size() / 2;
+  for (auto* v : {&scaled.open, &scaled.high, &scaled.low, &scaled.close})
+    for (std::size_t i = half; i < v->size(); ++i) (*v)[i] *= 16;
+  double lo_max = 0, hi_max = 0;
+  for (std::size_t i = 0; i < scaled.size(); ++i) {
+    double& m = i < half ? lo_max : hi_max;
+    m = std::max(m, scaled.close[i]);
+  }
+  double const two53 = 9007199254740992.0;
+  ASSERT_LT(10 * 50 * lo_max, two53);
+  ASSERT_GE(10 * 50 * hi_max, two53);
+  struct run_case { bar_series const* b; sma_pair p; };
+  for (auto rc : {run_case{&scaled, {10, 50}}, run_case{&scaled, {3, 200}}, run_case{&plain, {3, 1100}},
+                  run_case{&plain, {1, 2}}}) {
+    auto const& b = *rc.b;
+    double const mx = *std::max_element(b.close.begin(), b.close.end());
+    ASSERT_LT(mx * rc.p.slow, two53);  // the kernel's precondition
+    SCOPED_TRACE(std::to_string(rc.p.fast) + "/" + std::to_string(rc.p.slow));
+    ref::opts o;
+    auto const want = ref::run(b, ref::sma_cross(etest::mantissas(b), rc.p.fast, rc.p.slow, false), o);
+    std::vector<trade> ft;
+    auto const m = run_sma_cross_fast(b, rc.p, to_exec(o), &ft);
+    EXPECT_GT(m.trades, 10u);
+    etest::expect_same(m, &ft, want, b.size());
+  }
+}
+
 TEST(EngineReference, SweepEqualsSingleRuns) {
   auto const b = etest::random_bars(20011, 3);  // last block and last group partial
   std::vector<sma_pair> pairs;

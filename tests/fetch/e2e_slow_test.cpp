@@ -67,8 +67,9 @@ TEST(fetch_e2e_kill, kill_9_at_random_points_then_resume_gives_identical_files) 
     if (::kill(pid, SIGKILL) == 0) ++kills;
     wait_exit(pid);
     // What a kill leaves behind must verify clean (no torn files).
-    if (std::filesystem::exists(victim.path / "market_data"))
+    if (std::filesystem::exists(victim.path / "market_data")) {
       EXPECT_EQ(wait_exit(spawn({verify_bin(), "--cache-dir", victim.path.string()}, nullptr)), 0) << "after kill " << round;
+    }
   }
   EXPECT_GT(kills, 0);
   ASSERT_EQ(wait_exit(spawn(kill_args(sim.url(), victim.path), nullptr)), 0);

@@ -116,6 +116,7 @@ class WireFaults : public Server {
     exchange_options o;
     o.fault_rate = 1;
     o.faults = {k};
+    srv_.reset();  // the exchange must outlive its server
     ex_ = make(o);
     server_options so;
     so.stall_ms = 400;

@@ -45,7 +45,9 @@ class sim_clock {
 
 class server {
  public:
-  /// Binds and listens (nothing runs yet). Errors: sim_errc::network (bind, TLS files),
+  /// Binds and listens (nothing runs yet). `ex` must outlive the server (connections
+  /// still open when it is destroyed update ex's statistics as they close).
+  /// Errors: sim_errc::network (bind, TLS files),
   /// one sentence naming the address or file.
   static result<std::unique_ptr<server>> create(exchange& ex, server_options opt, sim_clock clock);
   ~server();
