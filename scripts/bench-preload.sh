@@ -81,6 +81,6 @@ case $what in
     run throughput-1m --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols BTCUSDT ETHUSDT --timeframes 1m --years-back 2 --concurrency 8
     ;;&
   rss|all)
-    run rss-1m --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols $syms --timeframes 1m --years-back 10 --concurrency 8
+    run rss-1m --weight-limit 100000000 --window-ms 60000 --latency-ms 0 --threads 2 -- --symbols $syms --timeframes 1m --years-back 10 --concurrency 8
     ;;
 esac

@@ -355,7 +355,7 @@ ATB_AVX2 inline void long_interior_direct(combo& k, ctx const& cx, std::size_t x
 }
 
 /// Target bits of one (fast, slow) pair for the block, window sums kept in registers.
-ATB_AVX2 void signal_bits_fused(double const* c, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
+ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
                                 double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
   for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
   std::size_t i = b0;
@@ -408,6 +408,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, std::size_t b0, std::size_t b1,
     for (; i < iend; i += 64) {
       std::uint64_t acc = 0;
       for (unsigned u = 0; u < 64; u += 8) {
+        _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
         acc |= dstep(i + u) << u;
         acc |= dstep(i + u + 4) << (u + 4);
@@ -431,6 +432,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, std::size_t b0, std::size_t b1,
   for (; i + 64 <= b1; i += 64) {
     std::uint64_t acc = 0;
     for (unsigned u = 0; u < 64; u += 8) {
+      _mm_prefetch(reinterpret_cast<char const*>(o + i + u), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
       acc |= step(i + u) << u;
       acc |= step(i + u + 4) << (u + 4);
@@ -536,41 +538,16 @@ ATB_AVX2 void run_combos(bar_series const& b, std::span<combo> ks, exec_options 
 }
 
 /// One pair: no shared arrays; window sums stay in registers, returns only on long runs.
-/// Requests the opens at which the target bits of a block make fills (a change of target
-/// after bar q fills at open q+1), instead of streaming every open through the cache.
-inline void prefetch_fills(double const* o, std::size_t b0, std::size_t len, std::uint64_t const* tb, bool prev) {
-  for (std::size_t w = 0; w * 64 < len; ++w) {
-    std::uint64_t x = tb[w] ^ ((tb[w] << 1) | (w == 0 ? std::uint64_t{prev} : tb[w - 1] >> 63));
-    while (x) {
-      _mm_prefetch(reinterpret_cast<char const*>(o + b0 + w * 64 + static_cast<std::size_t>(std::countr_zero(x)) + 1),
-                   _MM_HINT_T0);
-      x &= x - 1;
-    }
-  }
-}
-
-/// One pair: no shared arrays; window sums stay in registers, returns only on long runs.
-/// Software-pipelined by one block: the target bits of block k+1 are computed (and the
-/// opens of their fills prefetched) before block k is simulated, so the sparse reads of
-/// opens at fills do not wait on memory.
 ATB_AVX2 void run_single(bar_series const& b, combo& k, exec_options const& opt) {
   std::size_t const n = b.size();
   double const* c = b.close.data();
   ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
   double cf = 0, cs = 0;
-  std::uint64_t tb[2][words];
-  auto bits_of = [&](std::size_t b0, std::uint64_t* out, bool prev) ATB_AVX2 {
-    std::size_t const b1 = std::min(n, b0 + block);
-    signal_bits_fused(c, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, out);
-    prefetch_fills(cx.o, b0, b1 - b0, out, prev);
-  };
-  unsigned cur = 0;
-  bits_of(0, tb[0], false);
+  std::uint64_t tb[words];
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block);
-    if (b1 < n) bits_of(b1, tb[cur ^ 1], (tb[cur][words - 1] >> 63) != 0);
-    process_block<true>(k, cx, nullptr, tb[cur], b0, b1);
-    cur ^= 1;
+    signal_bits_fused(c, cx.o, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, tb);
+    process_block<true>(k, cx, nullptr, tb, b0, b1);
   }
 }
 
