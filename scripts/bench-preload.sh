@@ -76,9 +76,9 @@ case $what in
     run ceiling --weight-limit 6000 --window-ms 60000 --latency-ms 50 -- --symbols $syms --timeframes 5m --years-back 10 --concurrency 16
     ;;&
   throughput|all)
-    run throughput --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10 --concurrency 8
-    run throughput-zstd1 --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10 --concurrency 8 --zstd-level 1
-    run throughput-1m --weight-limit 100000000 --window-ms 60000 --latency-ms 0 -- --symbols BTCUSDT ETHUSDT --timeframes 1m --years-back 2 --concurrency 8
+    run throughput --weight-limit 100000000 --window-ms 60000 --latency-ms 0 --threads 2 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10 --concurrency 8
+    run throughput-zstd1 --weight-limit 100000000 --window-ms 60000 --latency-ms 0 --threads 2 -- --symbols $syms --timeframes 1h 4h 1d --years-back 10 --concurrency 8 --zstd-level 1
+    run throughput-1m --weight-limit 100000000 --window-ms 60000 --latency-ms 0 --threads 2 -- --symbols BTCUSDT ETHUSDT --timeframes 1m --years-back 2 --concurrency 8
     ;;&
   rss|all)
     run rss-1m --weight-limit 100000000 --window-ms 60000 --latency-ms 0 --threads 2 -- --symbols $syms --timeframes 1m --years-back 10 --concurrency 8

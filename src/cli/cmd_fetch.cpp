@@ -277,7 +277,8 @@ int wait_child(pid_t pid) {
 
 struct demo_flags {
   std::optional<std::string> cache_dir;
-  std::int64_t weight_limit = 100;
+  // 40 weight/s: the 10 × 3 × 10-year preload (~2,200 weight) takes about a minute.
+  std::int64_t weight_limit = 40;
   std::int64_t window_ms = 1000;
   std::int64_t latency_ms = 20;
   std::string now = "2026-11-25T12:00:00Z";
