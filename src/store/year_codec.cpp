@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace atb::store::detail {
 
@@ -78,7 +81,33 @@ constexpr field quote_group[] = {field::quote_volume, field::taker_buy_quote_vol
 
 template <unsigned W>
 void gather(std::uint8_t const* __restrict p, std::size_t n, u64* __restrict out) noexcept {
-  for (std::size_t i = 0; i < n; ++i) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  if constexpr (W >= 2) {
+    // 16 rows at a time: a byte transpose of the W planes with unpack shuffles.
+    __m128i const z = _mm_setzero_si128();
+    auto ld = [&](unsigned b) {
+      return b < W ? _mm_loadu_si128(reinterpret_cast<__m128i const*>(p + std::size_t{b} * n + i)) : z;
+    };
+    for (; i + 16 <= n; i += 16) {
+      __m128i const b0 = ld(0), b1 = ld(1), b2 = ld(2), b3 = ld(3), b4 = ld(4), b5 = ld(5), b6 = ld(6), b7 = ld(7);
+      __m128i const w01l = _mm_unpacklo_epi8(b0, b1), w01h = _mm_unpackhi_epi8(b0, b1);
+      __m128i const w23l = _mm_unpacklo_epi8(b2, b3), w23h = _mm_unpackhi_epi8(b2, b3);
+      __m128i const w45l = _mm_unpacklo_epi8(b4, b5), w45h = _mm_unpackhi_epi8(b4, b5);
+      __m128i const w67l = _mm_unpacklo_epi8(b6, b7), w67h = _mm_unpackhi_epi8(b6, b7);
+      __m128i const lo[4] = {_mm_unpacklo_epi16(w01l, w23l), _mm_unpackhi_epi16(w01l, w23l),
+                             _mm_unpacklo_epi16(w01h, w23h), _mm_unpackhi_epi16(w01h, w23h)};
+      __m128i const hi[4] = {_mm_unpacklo_epi16(w45l, w67l), _mm_unpackhi_epi16(w45l, w67l),
+                             _mm_unpacklo_epi16(w45h, w67h), _mm_unpackhi_epi16(w45h, w67h)};
+      auto* o = reinterpret_cast<__m128i*>(out + i);
+      for (unsigned q = 0; q < 4; ++q) {
+        _mm_storeu_si128(o + 2 * q, _mm_unpacklo_epi32(lo[q], hi[q]));
+        _mm_storeu_si128(o + 2 * q + 1, _mm_unpackhi_epi32(lo[q], hi[q]));
+      }
+    }
+  }
+#endif
+  for (; i < n; ++i) {
     u64 v = 0;
     for (unsigned b = 0; b < W; ++b) v |= static_cast<u64>(p[b * n + i]) << (8 * b);
     out[i] = v;
@@ -300,21 +329,47 @@ void decode_columns(year_key const& k, std::array<dir_entry, field_count> const&
   }
   std::array<std::uint8_t, field_count> scale{}, dx{};
   for (std::size_t c = 0; c < field_count; ++c) scale[c] = dir[c].scale, dx[c] = dir[c].divexp;
+  // Back from reduced units: x × 10^divexp. The scalar predictor loops below do it for the
+  // columns whose reduced values they read last (cheap there); a final pass does the rest.
+  std::array<i64, field_count> mul{};
+  std::array<bool, field_count> scaled{};
+  for (std::size_t c = 0; c < field_count; ++c) mul[c] = dx[c] ? pow10_i64(dx[c]) : 1;
+  bool const need_tq = need.has(field::taker_buy_quote_volume);
   if (need.has(field::quote_volume)) {
     quote_predictor const qp(scale, dx);
     i64* q = col(field::quote_volume);
-    i64 const *v = col(field::volume), *h = col(field::high), *l = col(field::low);
-    for (std::size_t i = 0; i < n; ++i) q[i] = wadd(qp(v[i], h[i], l[i]), unzz(static_cast<u64>(q[i])));
+    i64 *v = col(field::volume), *h = col(field::high), *l = col(field::low);
+    // h and l are final after this loop; q and v too unless the taker quote still needs them.
+    i64 const mh = mul[F(field::high)], ml = mul[F(field::low)];
+    i64 const mq = need_tq ? 1 : mul[F(field::quote_volume)], mv = need_tq ? 1 : mul[F(field::volume)];
+    for (std::size_t i = 0; i < n; ++i) {
+      i64 const vi = v[i], hi = h[i], li = l[i];
+      q[i] = wmul(wadd(qp(vi, hi, li), unzz(static_cast<u64>(q[i]))), mq);
+      v[i] = wmul(vi, mv);
+      h[i] = wmul(hi, mh);
+      l[i] = wmul(li, ml);
+    }
+    scaled[F(field::high)] = scaled[F(field::low)] = true;
+    scaled[F(field::quote_volume)] = scaled[F(field::volume)] = !need_tq;
   }
-  if (need.has(field::taker_buy_quote_volume)) {
+  if (need_tq) {
     i64* tq = col(field::taker_buy_quote_volume);
-    i64 const *tb = col(field::taker_buy_base_volume), *q = col(field::quote_volume), *v = col(field::volume);
-    for (std::size_t i = 0; i < n; ++i) tq[i] = wadd(ratio_pred(tb[i], q[i], v[i]), unzz(static_cast<u64>(tq[i])));
+    i64 *tb = col(field::taker_buy_base_volume), *q = col(field::quote_volume), *v = col(field::volume);
+    i64 const mtq = mul[F(field::taker_buy_quote_volume)], mtb = mul[F(field::taker_buy_base_volume)],
+              mq = mul[F(field::quote_volume)], mv = mul[F(field::volume)];
+    for (std::size_t i = 0; i < n; ++i) {
+      i64 const tbi = tb[i], qi = q[i], vi = v[i];
+      tq[i] = wmul(wadd(ratio_pred(tbi, qi, vi), unzz(static_cast<u64>(tq[i]))), mtq);
+      tb[i] = wmul(tbi, mtb);
+      q[i] = wmul(qi, mq);
+      v[i] = wmul(vi, mv);
+    }
+    scaled[F(field::taker_buy_quote_volume)] = scaled[F(field::taker_buy_base_volume)] = true;
+    scaled[F(field::quote_volume)] = scaled[F(field::volume)] = true;
   }
-  // back from reduced units
   for (std::size_t c = 0; c < field_count; ++c) {
-    if (!need.has(static_cast<field>(c)) || dx[c] == 0) continue;
-    i64 const p = pow10_i64(dx[c]);
+    if (!need.has(static_cast<field>(c)) || dx[c] == 0 || scaled[c]) continue;
+    i64 const p = mul[c];
     i64* x = out.cols[c].data();
     for (std::size_t i = 0; i < n; ++i) x[i] = wmul(x[i], p);
   }

@@ -10,6 +10,9 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 #include <openssl/evp.h>
+// Inlined: the header-only build uses the widest vector unit the target allows (AVX2 in
+// release), the hashes are identical to libxxhash's.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_c_literalCompressionMode, ZSTD_findDecompressedSize (exported by libzstd 1.5)
 #include <zstd.h>
@@ -501,7 +504,7 @@ result<void> year_file::read(field_mask fields, kline_columns& out) const {
 }
 
 namespace {
-int cmp_dec(std::int64_t a, unsigned sa, std::int64_t b, unsigned sb) noexcept {
+inline int cmp_dec(std::int64_t a, unsigned sa, std::int64_t b, unsigned sb) noexcept {
   if (sa == sb) return a < b ? -1 : (a > b ? 1 : 0);
   __extension__ using i128 = __int128;
   unsigned const s = std::max(sa, sb);
@@ -519,7 +522,17 @@ result<year_file::verify_report> year_file::verify() const {
   if (impl_->path.filename() != expected_name)
     return error{store_errc::name_mismatch, w + ": the header says " + key_string(h.key) + ", whose file name is " +
                                                 expected_name + "; rename or remove the file"};
-  kline_columns k;
+  // Reused per thread: a fresh kline_columns would zero-fill (and page-fault) every column
+  // before the decoder overwrites it; released after a call when it grew beyond 64 MiB.
+  thread_local kline_columns k;
+  struct release_big {
+    kline_columns& c;
+    ~release_big() {
+      std::size_t bytes = 0;
+      for (auto const& col : c.cols) bytes += col.capacity() * sizeof(std::int64_t);
+      if (bytes > (std::size_t{64} << 20)) c = kline_columns{};
+    }
+  } const release{k};
   if (auto r = read(field_mask::all(), k); !r) return r.error();
   std::size_t const n = h.rows;
   rep.decoded_bytes = static_cast<std::uint64_t>(n) * field_count * sizeof(std::int64_t);
@@ -536,6 +549,8 @@ result<year_file::verify_report> year_file::verify() const {
   auto const sc = [&](field f) { return static_cast<unsigned>(k.scale[static_cast<std::size_t>(f)]); };
   auto show = [&](field f, std::size_t i) { return std::string(to_string(f)) + " " + k.value(f, i).to_string(); };
   interval const iv = h.key.interval;
+  bool const fixed = has_fixed_length(iv);
+  std::int64_t const len = fixed ? nominal_ms(iv) : 1;
   for (std::size_t i = 0; i < n; ++i) {
     if (ot[i] < ys || ot[i] >= ye) return bad(i, "lies outside the year " + std::to_string(h.key.year));
     if (i > 0 && ot[i] <= ot[i - 1]) return bad(i, "does not come after the previous candle");
@@ -560,15 +575,15 @@ result<year_file::verify_report> year_file::verify() const {
     if (i > 0) {
       // gaps against the grid: information only (real data has outages)
       std::uint64_t missing = 0;
-      timestamp_ms expect = next_open(iv, timestamp_ms{ot[i - 1]});
-      if (has_fixed_length(iv)) {
+      if (fixed) {
         std::int64_t const d = ot[i] - ot[i - 1];
-        missing = static_cast<std::uint64_t>(d / nominal_ms(iv) - 1 > 0 ? d / nominal_ms(iv) - 1 : 0);
+        if (d != len) missing = static_cast<std::uint64_t>(d / len - 1 > 0 ? d / len - 1 : 0);
       } else {
-        while (expect.ms < ot[i] && missing < 12) ++missing, expect = next_open(iv, expect);
-        expect = next_open(iv, timestamp_ms{ot[i - 1]});
+        timestamp_ms e = next_open(iv, timestamp_ms{ot[i - 1]});
+        while (e.ms < ot[i] && missing < 12) ++missing, e = next_open(iv, e);
       }
       if (missing > 0) {
+        timestamp_ms const expect = next_open(iv, timestamp_ms{ot[i - 1]});
         rep.gaps += missing;
         if (rep.gap_examples.size() < 5)
           rep.gap_examples.push_back(format_utc(expect) + " (" + std::to_string(missing) +
