@@ -409,98 +409,74 @@ int run_demo(demo_flags const& d) {
   return ok ? exit_ok : exit_problems;
 }
 
+// What preload-offline and prefill-cache share: the same engine, differing only in the
+// current year's TTL and in the flags they offer.
+struct fill_args {
+  std::vector<std::string> symbols, timeframes;
+  int years = default_years_back;
+  std::optional<std::string> cache_dir;
+  bool force_refresh = false, test_offline = false;
+  net_flags net;
+};
+
+int run_fill(fill_args const& a, std::int64_t current_year_ttl_ms) {
+  auto syms = parse_symbols(a.symbols);
+  if (!syms) return print_error(syms.error()), exit_usage;
+  auto ivs = parse_intervals(a.timeframes);
+  if (!ivs) return print_error(ivs.error()), exit_usage;
+  console con(a.net.json);
+  auto const dir = resolve_cache_dir(a.cache_dir);
+  auto o = base_options(a.net, dir, con);
+  o.symbols = *syms;
+  o.intervals = *ivs;
+  o.years_back = a.years;
+  o.force_refresh = a.force_refresh;
+  o.current_year_ttl_ms = current_year_ttl_ms;
+  bool unreachable = false;
+  int rc = run_download(o, con, a.net, unreachable);
+  auto const [y0, y1] = years_back_range(system_now(), a.years);
+  if (unreachable) {
+    con.line("The API is unreachable; what the cache can serve offline:");
+    report_cache(con, dir, *syms, *ivs, y0, y1);
+  }
+  if (a.test_offline && print_coverage(con, dir, *syms, *ivs, y0 - 1, y1 + 1) && rc == exit_ok) rc = exit_problems;
+  return rc;
+}
+
+std::shared_ptr<fill_args> default_fill_args() {
+  auto s = std::make_shared<fill_args>();
+  for (auto const& x : default_symbols()) s->symbols.push_back(x.str());
+  for (auto iv : default_intervals()) s->timeframes.emplace_back(to_string(iv));
+  return s;
+}
+
 }  // namespace
 
 void register_fetch_commands(CLI::App& root, CLI::App& data, command_registry& registry) {
   // ---- preload-offline
   {
-    struct st {
-      std::vector<std::string> symbols, timeframes;
-      int years_back = default_years_back;
-      std::optional<std::string> cache_dir;
-      bool force_refresh = false, test_offline = false;
-      net_flags net;
-    };
-    auto s = std::make_shared<st>();
-    for (auto const& x : default_symbols()) s->symbols.push_back(x.str());
-    for (auto iv : default_intervals()) s->timeframes.emplace_back(to_string(iv));
+    auto s = default_fill_args();
     auto* c = data.add_subcommand("preload-offline", "Download years of klines into the cache for offline use");
     c->add_option("--symbols", s->symbols, "Trading pairs")->capture_default_str();
     c->add_option("--timeframes", s->timeframes, "Intervals (1m 5m 1h 4h 1d …)")->capture_default_str();
-    c->add_option("--years-back", s->years_back, "Years of history")->capture_default_str()->check(CLI::Range(1, 30));
+    c->add_option("--years-back", s->years, "Years of history")->capture_default_str()->check(CLI::Range(1, 30));
     add_cache_dir_option(*c, s->cache_dir);
     c->add_flag("--force-refresh", s->force_refresh, "Refresh the current year even if it is within its TTL");
     c->add_flag("--test-offline", s->test_offline, "Read everything back offline and print the coverage per symbol × timeframe");
     add_net_flags(*c, s->net);
-    c->callback([s, &registry] {
-      registry.action = [s]() -> int {
-        auto syms = parse_symbols(s->symbols);
-        if (!syms) return print_error(syms.error()), exit_usage;
-        auto ivs = parse_intervals(s->timeframes);
-        if (!ivs) return print_error(ivs.error()), exit_usage;
-        console con(s->net.json);
-        auto const dir = resolve_cache_dir(s->cache_dir);
-        auto o = base_options(s->net, dir, con);
-        o.symbols = *syms;
-        o.intervals = *ivs;
-        o.years_back = s->years_back;
-        o.force_refresh = s->force_refresh;
-        o.current_year_ttl_ms = preload_current_year_ttl_ms;
-        bool unreachable = false;
-        int rc = run_download(o, con, s->net, unreachable);
-        if (unreachable) {
-          auto const [y0, y1] = years_back_range(system_now(), s->years_back);
-          con.line("The API is unreachable; what the cache can serve offline:");
-          report_cache(con, dir, *syms, *ivs, y0, y1);
-        }
-        if (s->test_offline) {
-          auto const [y0, y1] = years_back_range(system_now(), s->years_back);
-          if (print_coverage(con, dir, *syms, *ivs, y0 - 1, y1 + 1) && rc == exit_ok) rc = exit_problems;
-        }
-        return rc;
-      };
-    });
+    c->callback([s, &registry] { registry.action = [s] { return run_fill(*s, preload_current_year_ttl_ms); }; });
   }
   // ---- prefill-cache
   {
-    struct st {
-      std::vector<std::string> symbols, timeframes;
-      int years = 3;
-      std::optional<std::string> cache_dir;
-      net_flags net;
-    };
-    auto s = std::make_shared<st>();
-    for (auto const& x : default_symbols()) s->symbols.push_back(x.str());
-    for (auto iv : default_intervals()) s->timeframes.emplace_back(to_string(iv));
+    auto s = default_fill_args();
+    s->years = 3;
     auto* c = data.add_subcommand("prefill-cache", "Fill the cache (current year refreshed when older than an hour)");
     c->add_option("--symbols", s->symbols, "Trading pairs")->capture_default_str();
     c->add_option("--timeframes", s->timeframes, "Intervals")->capture_default_str();
     c->add_option("--years", s->years, "Years of history")->capture_default_str()->check(CLI::Range(1, 30));
     add_cache_dir_option(*c, s->cache_dir);
     add_net_flags(*c, s->net);
-    c->callback([s, &registry] {
-      registry.action = [s]() -> int {
-        auto syms = parse_symbols(s->symbols);
-        if (!syms) return print_error(syms.error()), exit_usage;
-        auto ivs = parse_intervals(s->timeframes);
-        if (!ivs) return print_error(ivs.error()), exit_usage;
-        console con(s->net.json);
-        auto const dir = resolve_cache_dir(s->cache_dir);
-        auto o = base_options(s->net, dir, con);
-        o.symbols = *syms;
-        o.intervals = *ivs;
-        o.years_back = s->years;
-        o.current_year_ttl_ms = regular_current_year_ttl_ms;
-        bool unreachable = false;
-        int rc = run_download(o, con, s->net, unreachable);
-        if (unreachable) {
-          auto const [y0, y1] = years_back_range(system_now(), s->years);
-          con.line("The API is unreachable; what the cache can serve offline:");
-          report_cache(con, dir, *syms, *ivs, y0, y1);
-        }
-        return rc;
-      };
-    });
+    c->callback([s, &registry] { registry.action = [s] { return run_fill(*s, regular_current_year_ttl_ms); }; });
   }
   // ---- download
   {
