@@ -142,11 +142,19 @@ preload_options base_options(net_flags const& f, std::filesystem::path cache_dir
 void print_summary(console& con, preload_summary const& s, bool json) {
   double const rate = s.seconds > 0 ? static_cast<double>(s.weight_used) / s.seconds : 0;
   double const ceiling = s.window_ms > 0 ? static_cast<double>(s.weight_budget) * 1000.0 / static_cast<double>(s.window_ms) : 0;
-  con.line(fmt::format("{} in {:.1f} s: {} candles, {} requests ({} klines), weight {} ({:.1f}/s{}), {} × 429, {} retries, "
+  // A run shorter than one window may spend the whole window's budget at once, so a
+  // per-second average would wrongly look like the budget was exceeded: compare with
+  // the window budget instead.
+  bool const within_one_window = s.window_ms > 0 && s.seconds * 1000.0 < static_cast<double>(s.window_ms);
+  std::string const usage =
+      within_one_window ? fmt::format("{} of {} allowed per {} ms window at share {:.2f}", s.weight_used, s.weight_budget,
+                                      s.window_ms, s.weight_share)
+      : ceiling > 0     ? fmt::format("{:.1f}/s of {:.1f}/s allowed at share {:.2f}", rate, ceiling, s.weight_share)
+                        : fmt::format("{:.1f}/s", rate);
+  con.line(fmt::format("{} in {:.1f} s: {} candles, {} requests ({} klines), weight {} ({}), {} × 429, {} retries, "
                        "{} files written, {} failed ranges.",
                        s.interrupted ? "Interrupted" : "Done", s.seconds, format_count(static_cast<std::int64_t>(s.candles)), s.requests,
-                       s.klines_requests, s.weight_used, rate,
-                       ceiling > 0 ? fmt::format(" of {:.1f}/s allowed at share {:.2f}", ceiling, s.weight_share) : std::string(),
+                       s.klines_requests, s.weight_used, usage,
                        s.status_429, s.retries, s.files_written, s.failed.size()));
   for (auto const& f : s.failed) con.line("  failed: " + f.describe());
   if (s.interrupted) con.line("Run the same command again to resume where it stopped.");
