@@ -1,5 +1,6 @@
 #include "atb/core/decimal.hpp"
 
+#include <bit>
 #include <cstring>
 
 namespace atb {
@@ -31,8 +32,35 @@ constexpr std::int64_t pow10_table[] = {1LL,
 
 std::int64_t pow10_i64(unsigned n) noexcept { return pow10_table[n > 18 ? 18 : n]; }
 
-bool parse_fixed(std::string_view s, unsigned scale, std::int64_t& out) noexcept {
-  if (s.empty() || scale > max_decimal_scale) return false;
+namespace {
+
+inline bool is_digit(char c) noexcept { return static_cast<unsigned char>(c - '0') < 10; }
+
+inline std::uint64_t load8(char const* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+/// True when the 8 bytes are all ASCII digits (SWAR, as in fast_float).
+inline bool eight_digits(std::uint64_t v) noexcept {
+  return (((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+          0x3333333333333333ULL);
+}
+
+/// The value of 8 ASCII digits (first byte most significant), three multiplications.
+inline std::uint64_t eight_digits_value(std::uint64_t v) noexcept {
+  constexpr std::uint64_t mask = 0x000000FF000000FFULL;
+  constexpr std::uint64_t mul1 = 0x000F424000000064ULL;  // 100 + (1000000ULL << 32)
+  constexpr std::uint64_t mul2 = 0x0000271000000001ULL;  // 1 + (10000ULL << 32)
+  v -= 0x3030303030303030ULL;
+  v = (v * 10) + (v >> 8);
+  return (((v & mask) * mul1) + (((v >> 16) & mask) * mul2)) >> 32;
+}
+
+/// The general parser: any length, overflow checked digit by digit (128-bit).
+bool parse_fixed_checked(std::string_view s, unsigned scale, std::int64_t& out) noexcept {
   std::size_t i = 0;
   bool neg = false;
   if (s[0] == '-') {
@@ -68,6 +96,42 @@ bool parse_fixed(std::string_view s, unsigned scale, std::int64_t& out) noexcept
     if (v > static_cast<u128>(INT64_MAX)) return false;
     out = static_cast<std::int64_t>(v);
   }
+  return true;
+}
+
+}  // namespace
+
+// Fast path for what Binance sends ("43210.12000000"): when the integer digits plus the
+// scale are at most 18 the value cannot overflow 64 bits, so no per-digit check is
+// needed, and the decimals go 8 at a time. Anything else takes the checked parser.
+bool parse_fixed(std::string_view s, unsigned scale, std::int64_t& out) noexcept {
+  if (s.empty() || scale > max_decimal_scale) return false;
+  char const* p = s.data();
+  char const* const e = p + s.size();
+  bool const neg = *p == '-';
+  p += neg;
+  char const* const ib = p;
+  std::uint64_t v = 0;
+  while (p < e && is_digit(*p) && p - ib < 19) v = v * 10 + static_cast<unsigned>(*p++ - '0');
+  auto const int_digits = static_cast<std::size_t>(p - ib);
+  if (int_digits == 0 || int_digits + scale > 18) return parse_fixed_checked(s, scale, out);
+  unsigned frac = 0;
+  if (p < e && *p == '.') {
+    ++p;
+    while (frac + 8 <= scale && e - p >= 8 && eight_digits(load8(p))) {
+      v = v * 100000000ULL + eight_digits_value(load8(p));
+      p += 8;
+      frac += 8;
+    }
+    for (; p < e && is_digit(*p); ++p, ++frac) {
+      if (frac < scale) v = v * 10 + static_cast<unsigned>(*p - '0');
+      else if (*p != '0') return false;  // would lose a non-zero digit
+    }
+    if (frac == 0) return false;  // "1." is not a number Binance sends
+  }
+  if (p != e) return false;
+  for (; frac < scale; ++frac) v *= 10;
+  out = neg ? -static_cast<std::int64_t>(v) : static_cast<std::int64_t>(v);
   return true;
 }
 

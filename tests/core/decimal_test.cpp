@@ -1,5 +1,13 @@
 #include "atb/core/decimal.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 TEST(decimal, parses_and_formats_back_identically) {
@@ -44,4 +52,70 @@ TEST(decimal, compares_values_across_scales) {
   EXPECT_FALSE(*atb::decimal::parse("1.51") == *atb::decimal::parse("1.5"));
   EXPECT_EQ(atb::decimal::parse("1.50")->rescaled(1)->to_string(), "1.5");
   EXPECT_FALSE(atb::decimal::parse("1.55")->rescaled(1));
+}
+
+namespace {
+
+// Independent reference for parse_fixed: digits appended to a string, compared as text
+// against the int64 range, converted once.
+std::optional<std::int64_t> reference_parse_fixed(std::string const& s, unsigned scale) {
+  std::size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && s[i] == '-') neg = true, ++i;
+  std::string ip, fp;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ip += s[i++];
+  if (ip.empty()) return std::nullopt;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) fp += s[i++];
+    if (fp.empty()) return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  while (fp.size() > scale) {
+    if (fp.back() != '0') return std::nullopt;
+    fp.pop_back();
+  }
+  fp.resize(scale, '0');
+  std::string digits = ip + fp;
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
+  std::string const limit = neg ? "9223372036854775808" : "9223372036854775807";
+  if (digits.size() > limit.size() || (digits.size() == limit.size() && digits > limit)) return std::nullopt;
+  if (neg && digits == limit) return std::numeric_limits<std::int64_t>::min();
+  std::int64_t const v = std::stoll(digits);
+  return neg ? -v : v;
+}
+
+}  // namespace
+
+TEST(decimal, parse_fixed_matches_an_independent_reference) {
+  std::mt19937_64 rng(20261201);
+  char const alphabet[] = "0123456789000000.-x";
+  std::vector<std::string> cases = {"0", "-0", "0.00000000", "43210.12000000", "1.", ".5", "-", "", "00000000000000000001.5",
+                                    "92233720368.54775807", "92233720368.54775808", "-92233720368.54775808",
+                                    "-92233720368.54775809", "9999999999.99999999", "99999999999.99999999",
+                                    "123456789012345678", "1234567890123456789", "0.123456789", "12.3456789x",
+                                    "1.0000000000000000000000", "7.12345678000"};
+  for (int k = 0; k < 200000; ++k) {
+    std::string s;
+    std::size_t const len = rng() % 24;
+    for (std::size_t j = 0; j < len; ++j) {
+      // Mostly well-formed numbers, sometimes anything from the alphabet.
+      if (rng() % 8 == 0) s += alphabet[rng() % (sizeof alphabet - 1)];
+      else s += static_cast<char>('0' + rng() % 10);
+      if (j == len / 2 && rng() % 2) s += '.';
+    }
+    if (rng() % 5 == 0) s.insert(s.begin(), '-');
+    cases.push_back(std::move(s));
+  }
+  for (auto const& s : cases) {
+    for (unsigned scale : {0u, 2u, 8u, 10u, 16u, 18u}) {
+      std::int64_t m = 12345;
+      bool const ok = atb::parse_fixed(s, scale, m);
+      auto const want = reference_parse_fixed(s, scale);
+      ASSERT_EQ(ok, want.has_value()) << "'" << s << "' at scale " << scale;
+      if (ok) {
+        ASSERT_EQ(m, *want) << "'" << s << "' at scale " << scale;
+      }
+    }
+  }
 }
