@@ -535,9 +535,10 @@ void register_fetch_commands(CLI::App& root, CLI::App& data, command_registry& r
         bool unreachable = false;
         int rc = run_download(o, con, s->net, unreachable);
         if (rc == exit_usage && !unreachable) return rc;
+        int misses = 0;
         if (unreachable) {
           con.line("The API is unreachable; serving the range from the cache.");
-          report_cache(con, dir, o.symbols, o.intervals, y0, y1);
+          misses = report_cache(con, dir, o.symbols, o.intervals, y0, y1);
         }
         store::cache cache(dir);
         auto rows = cache.load(*sym, *iv, from, to);
@@ -553,7 +554,10 @@ void register_fetch_commands(CLI::App& root, CLI::App& data, command_registry& r
                                sym->view(), to_string(*iv)));
           return exit_problems;
         }
-        return unreachable ? exit_problems : rc;
+        // Offline, every year of the range found in the cache is a success (the guide's
+        // offline mode); a year missing from it is a problem (its candles are not in the CSV).
+        if (unreachable) return misses ? exit_problems : exit_ok;
+        return rc;
       };
     });
   }

@@ -1,7 +1,10 @@
 // Quick end-to-end checks against the simulator binary (default label): a preload equals
 // what the exchange serves, a rerun sends no klines request, faults change nothing.
 #include "atb/sim/synthetic_market.hpp"
+#include "atb/store/cache.hpp"
 #include "e2e_util.hpp"
+
+#include <algorithm>
 
 namespace atb::fetch::test {
 namespace {
@@ -124,6 +127,69 @@ TEST(fetch_e2e, scaled_rate_limit_is_respected_without_429) {
   EXPECT_EQ(sim.stat("status_429"), 0);
   EXPECT_LE(r->max_used_weight_header, 40);
   EXPECT_TRUE(r->failed.empty());
+}
+
+}  // namespace
+}  // namespace atb::fetch::test
+
+namespace atb::fetch::test {
+namespace {
+
+/// Runs the atb binary; returns {exit code, stdout}.
+std::pair<int, std::string> run_atb(std::vector<std::string> args) {
+  args.insert(args.begin(), atb_bin());
+  int fd = -1;
+  pid_t const pid = spawn(args, &fd);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return {wait_exit(pid), out};
+}
+
+std::uint16_t closed_port() {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();  // closed again when `a` goes
+}
+
+TEST(fetch_e2e, download_serves_the_cache_when_the_api_is_unreachable) {
+  temp_dir dir("download_offline");
+  auto const sym = atb::symbol::parse("BTCUSDT").value();
+  {
+    simulator sim({"--now", k_now, "--seed", "7"});
+    ASSERT_TRUE(sim.ok()) << "atb-mock-exchange did not start";
+    auto o = quick_options(sim.url(), dir.path);
+    o.symbols = {sym};
+    o.intervals = {atb::interval::d1};
+    o.years = std::pair{2024, 2025};
+    auto r = run_preload(o);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->failed.empty());
+  }
+  std::string const url = "http://127.0.0.1:" + std::to_string(closed_port());
+  auto const csv = (dir.path / "out.csv").string();
+
+  // Every year of the range is cached: the CSV is written from the cache, exit 0.
+  auto [rc, out] = run_atb({"data", "download", "BTCUSDT", "--timeframe", "1d", "--start_date", "2024-03-01", "--end_date",
+                            "2025-02-28", "--base-url", url, "--cache-dir", dir.path.string(), "--output", csv});
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("The API is unreachable"), std::string::npos) << out;
+  EXPECT_NE(out.find("Cache hit"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Cache miss"), std::string::npos) << out;
+  auto want = store::cache(dir.path).load(sym, atb::interval::d1, to_timestamp(civil_date{2024, 3, 1}),
+                                          to_timestamp(civil_date{2025, 3, 1}));
+  ASSERT_TRUE(want) << want.error().message;
+  EXPECT_GT(want->size(), 300u);
+  auto const text = read_bytes(csv);
+  EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')), want->size());
+
+  // A year of the range is not cached: its miss is named and the exit code says so.
+  auto [rc2, out2] = run_atb({"data", "download", "BTCUSDT", "--timeframe", "1d", "--start_date", "2023-06-01", "--end_date",
+                              "2024-01-31", "--base-url", url, "--cache-dir", dir.path.string(), "--output", csv});
+  EXPECT_EQ(rc2, 1) << out2;
+  EXPECT_NE(out2.find("Cache miss"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("2023"), std::string::npos) << out2;
 }
 
 }  // namespace
