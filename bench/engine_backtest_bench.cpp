@@ -4,6 +4,9 @@
 //   BM_Engine_SmaSweep           fast=5:50:5 x slow=20:200:10 (174 valid pairs), one thread; items = bars x pairs
 //   BM_Engine_SmaColdStart1m10y  open the year files of a synthetic 10-year 1m cache, decode the needed
 //                                columns, one sma_cross backtest; items = bars
+//   BM_Engine_BacktestAvx2 / BM_Engine_SweepAvx2
+//                                the first and the third with the kernels held to AVX2 (the path of CPUs
+//                                without AVX-512; same numbers as the others on such CPUs)
 // items_per_second = bars (x combinations for the sweep) per second.
 #include "atb/engine/backtest.hpp"
 #include "atb/engine/data.hpp"
@@ -101,6 +104,25 @@ void BM_Engine_SmaSweep(benchmark::State& st) {
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size() * sizeof(double)));
 }
 BENCHMARK(BM_Engine_SmaSweep)->Unit(benchmark::kMillisecond);
+
+/// Holds the fast kernels to AVX2 for one benchmark.
+struct avx2_only {
+  fast_sma_isa saved = fast_sma_active_isa();
+  avx2_only() { set_fast_sma_isa(fast_sma_isa::avx2); }
+  ~avx2_only() { set_fast_sma_isa(saved); }
+};
+
+void BM_Engine_BacktestAvx2(benchmark::State& st) {
+  avx2_only const g;
+  BM_Engine_SmaCrossBacktest(st);
+}
+BENCHMARK(BM_Engine_BacktestAvx2)->Unit(benchmark::kMillisecond)->Arg(5'000'000);
+
+void BM_Engine_SweepAvx2(benchmark::State& st) {
+  avx2_only const g;
+  BM_Engine_SmaSweep(st);
+}
+BENCHMARK(BM_Engine_SweepAvx2)->Unit(benchmark::kMillisecond);
 
 // A synthetic 10-year 1m cache (2015-2024, 5.26M candles), written once through the store.
 std::filesystem::path const& cold_cache() {

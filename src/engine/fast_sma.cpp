@@ -1,4 +1,4 @@
-// Block-fused, AVX2 sma_cross backtests and sweeps (see fast_sma.hpp for the design).
+// Block-fused, AVX2/AVX-512 sma_cross backtests and sweeps (see fast_sma.hpp for the design).
 #include "atb/engine/fast_sma.hpp"
 #include "atb/engine/strategy.hpp"
 
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <immintrin.h>
+#include <atomic>
 #include <memory>
 
 namespace atb::engine {
@@ -16,7 +17,8 @@ constexpr std::size_t block = 1024;  // bars per block (multiple of 64 and of gr
 constexpr std::size_t group = 16;    // bars per drawdown group
 constexpr std::size_t words = block / 64;
 
-#define ATB_AVX2 __attribute__((target("avx2,fma")))
+#define ATB_AVX2 __attribute__((target("avx2,fma,popcnt,bmi,bmi2")))
+#define ATB_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,popcnt,bmi,bmi2")))
 
 ATB_AVX2 inline __m256d shl1(__m256d x) {  // [0, x0, x1, x2]
   __m256d const t = _mm256_permute2f128_pd(x, x, 0x08);
@@ -48,92 +50,6 @@ ATB_AVX2 void window_sums(double const* c, std::size_t b0, std::size_t b1, std::
   for (; i < b1; ++i) {
     carry += c[i] - c[i - w];
     out[i - b0] = carry;
-  }
-}
-
-/// Shared per block: prefix sums of r, r^2, min(r,0)^2 (p[k] = sum over [b0, b0+k)), and
-/// per-group min/max of closes.
-struct block_shared {
-  alignas(64) double pr[block + 4];
-  alignas(64) double pr2[block + 4];
-  alignas(64) double pn2[block + 4];
-  alignas(64) double gmin[block / group];
-  alignas(64) double gmax[block / group];
-  // Within each group: min/max of the closes from the group's start to k (pre_*) and
-  // from k to the group's end (suf_*), so that partial groups at run edges cost O(1).
-  alignas(64) double pre_min[block];
-  alignas(64) double pre_max[block];
-  alignas(64) double suf_min[block];
-  alignas(64) double suf_max[block];
-};
-
-ATB_AVX2 void shared_prep(double const* c, std::size_t b0, std::size_t b1, block_shared& s) {
-  s.pr[0] = s.pr2[0] = s.pn2[0] = 0;
-  std::size_t i = b0;
-  double a1 = 0, a2 = 0, a3 = 0;
-  auto scalar = [&](std::size_t j) {
-    double const r = j > 0 ? c[j] / c[j - 1] - 1.0 : 0.0;
-    double const ng = r < 0 ? r : 0.0;
-    a1 += r;
-    a2 += r * r;
-    a3 += ng * ng;
-    s.pr[j - b0 + 1] = a1;
-    s.pr2[j - b0 + 1] = a2;
-    s.pn2[j - b0 + 1] = a3;
-  };
-  if (i == 0 && i < b1) scalar(i++);
-  while (i < b1 && ((i - b0) & 3)) scalar(i++);
-  __m256d c1 = _mm256_set1_pd(a1), c2 = _mm256_set1_pd(a2), c3 = _mm256_set1_pd(a3);
-  __m256d const one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd();
-  for (; i + 4 <= b1; i += 4) {
-    __m256d const r = _mm256_sub_pd(_mm256_div_pd(_mm256_loadu_pd(c + i), _mm256_loadu_pd(c + i - 1)), one);
-    __m256d const ng = _mm256_min_pd(r, zero);
-    __m256d const s1 = scan4(r), s2 = scan4(_mm256_mul_pd(r, r)), s3 = scan4(_mm256_mul_pd(ng, ng));
-    std::size_t const k = i - b0 + 1;
-    _mm256_storeu_pd(s.pr + k, _mm256_add_pd(s1, c1));
-    _mm256_storeu_pd(s.pr2 + k, _mm256_add_pd(s2, c2));
-    _mm256_storeu_pd(s.pn2 + k, _mm256_add_pd(s3, c3));
-    c1 = _mm256_add_pd(c1, last_lane(s1));
-    c2 = _mm256_add_pd(c2, last_lane(s2));
-    c3 = _mm256_add_pd(c3, last_lane(s3));
-  }
-  a1 = s.pr[i - b0];
-  a2 = s.pr2[i - b0];
-  a3 = s.pn2[i - b0];
-  while (i < b1) scalar(i++);
-  std::size_t const ng = (b1 - b0) / group;
-  for (std::size_t g = 0; g < ng; ++g) {
-    double const* p = c + b0 + g * group;
-    __m256d mn = _mm256_loadu_pd(p), mx = mn;
-    for (std::size_t k = 4; k < group; k += 4) {
-      __m256d const v = _mm256_loadu_pd(p + k);
-      mn = _mm256_min_pd(mn, v);
-      mx = _mm256_max_pd(mx, v);
-    }
-    alignas(32) double a[4], b[4];
-    _mm256_store_pd(a, mn);
-    _mm256_store_pd(b, mx);
-    s.gmin[g] = std::min(std::min(a[0], a[1]), std::min(a[2], a[3]));
-    s.gmax[g] = std::max(std::max(b[0], b[1]), std::max(b[2], b[3]));
-  }
-  // Prefix/suffix extremes per group, including a last partial group.
-  for (std::size_t o = 0; o < b1 - b0; o += group) {
-    double const* p = c + b0 + o;
-    std::size_t const m = std::min(group, b1 - b0 - o);
-    double lo = p[0], hi = p[0];
-    for (std::size_t k = 0; k < m; ++k) {
-      lo = std::min(lo, p[k]);
-      hi = std::max(hi, p[k]);
-      s.pre_min[o + k] = lo;
-      s.pre_max[o + k] = hi;
-    }
-    lo = hi = p[m - 1];
-    for (std::size_t k = m; k-- > 0;) {
-      lo = std::min(lo, p[k]);
-      hi = std::max(hi, p[k]);
-      s.suf_min[o + k] = lo;
-      s.suf_max[o + k] = hi;
-    }
   }
 }
 
@@ -192,10 +108,10 @@ ATB_AVX2 void signal_bits(double const* sf, double const* ss, std::size_t b0, st
   }
 }
 
+/// State of a single run.
 struct combo {
   sma_pair p;
   double df, ds;
-  std::size_t fi, si;  // indexes into the distinct-window list
   bool last_t = false;
   int pos = 0;
   double cash, qty = 0, entry_price = 0, entry_value = 0;
@@ -219,46 +135,24 @@ inline void dd_point(combo& k, double e) {
   if (e < k.peak * (1.0 - k.mdd)) k.mdd = std::max(k.mdd, 1.0 - e / k.peak);
 }
 
+/// Drawdown of a piece of a long run whose equity ranges over [lo, hi], in O(1) when
+/// possible: below the peak, the worst bar is the lowest (1 − lo/peak, as bar by bar);
+/// above it, only the peak changes if lo stays above (1 − mdd)·hi. False: the caller goes
+/// bar by bar (a new peak and possibly a new drawdown in one piece: rare).
+inline bool dd_piece(combo& k, double lo, double hi) {
+  bool const below = hi <= k.peak;
+  double const cand = 1.0 - lo / k.peak;
+  if (!below && lo < (1.0 - k.mdd) * hi) return false;
+  k.mdd = std::max(k.mdd, below ? cand : 0.0);
+  k.peak = std::max(k.peak, hi);
+  return true;
+}
+
 inline void add_r(combo& k, double r) {
   double const ng = r < 0 ? r : 0.0;
   k.sums.sum_r += r;
   k.sums.sum_r2 += r * r;
   k.sums.sum_neg2 += ng * ng;
-}
-
-/// Drawdown over bars [x, y) of a long run whose closes have min `lo` and max `hi`:
-/// skipped when provably no new maximum drawdown (peak then = max(peak, q·hi), exactly
-/// as bar-by-bar), else bar by bar.
-inline void dd_range(combo& k, double const* c, std::size_t x, std::size_t y, double lo, double hi) {
-  double const q = k.qty, qh = q * hi;
-  if (q * lo >= (1.0 - k.mdd) * std::max(k.peak, qh)) {
-    k.peak = std::max(k.peak, qh);
-    return;
-  }
-  for (std::size_t j = x; j < y; ++j) dd_point(k, q * c[j]);
-}
-
-/// Long interior [x, y) of block starting at b0: returns from prefix sums, drawdown by groups.
-inline void long_interior(combo& k, ctx const& cx, block_shared const& s, std::size_t b0, std::size_t x, std::size_t y) {
-  if (x >= y) return;
-  k.sums.sum_r += s.pr[y - b0] - s.pr[x - b0];
-  k.sums.sum_r2 += s.pr2[y - b0] - s.pr2[x - b0];
-  k.sums.sum_neg2 += s.pn2[y - b0] - s.pn2[x - b0];
-  std::size_t j = x;
-  if ((j - b0) % group) {
-    std::size_t const gend = b0 + ((j - b0) / group + 1) * group;
-    if (y < gend) {  // the whole range inside one group
-      for (; j < y; ++j) dd_point(k, k.qty * cx.c[j]);
-      return;
-    }
-    dd_range(k, cx.c, j, gend, s.suf_min[j - b0], s.suf_max[j - b0]);
-    j = gend;
-  }
-  for (; j + group <= y; j += group) {
-    std::size_t const g = (j - b0) / group;
-    dd_range(k, cx.c, j, j + group, s.gmin[g], s.gmax[g]);
-  }
-  if (j < y) dd_range(k, cx.c, j, y, s.pre_min[y - 1 - b0], s.pre_max[y - 1 - b0]);
 }
 
 inline void close_long(combo& k, ctx const& cx, double price, std::size_t bar, exit_reason why) {
@@ -310,12 +204,8 @@ ATB_AVX2 inline void long_interior_direct(combo& k, ctx const& cx, std::size_t x
       mn = _mm256_min_pd(mn, cur);
       mx = _mm256_max_pd(mx, cur);
     }
-    double const hi = q * hmax(mx);
-    if (q * hmin(mn) >= (1.0 - k.mdd) * std::max(k.peak, hi)) {
-      k.peak = std::max(k.peak, hi);
-    } else {
+    if (!dd_piece(k, q * hmin(mn), q * hmax(mx)))
       for (std::size_t u = 0; u < group; ++u) dd_point(k, q * c[j + u]);
-    }
   }
   // The last < 16 bars of the run: 4 lanes at a time, lanes at or past y masked out
   // (reads up to 3 closes past y, so only when they exist), one drawdown test for all.
@@ -337,12 +227,8 @@ ATB_AVX2 inline void long_interior_direct(combo& k, ctx const& cx, std::size_t x
       mn = _mm256_min_pd(mn, _mm256_blendv_pd(inf, cur, live));
       mx = _mm256_max_pd(mx, _mm256_blendv_pd(ninf, cur, live));
     }
-    double const hi = q * hmax(mx);
-    if (q * hmin(mn) >= (1.0 - k.mdd) * std::max(k.peak, hi)) {
-      k.peak = std::max(k.peak, hi);
-    } else {
+    if (!dd_piece(k, q * hmin(mn), q * hmax(mx)))
       for (std::size_t u = t0; u < y; ++u) dd_point(k, q * c[u]);
-    }
     j = y;
   }
   k.sums.sum_r += hsum(s1);
@@ -381,7 +267,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
     return static_cast<std::uint64_t>(_mm256_movemask_pd(gt));
   };
   // One running difference D = slow·S_fast − fast·S_slow (D > 0 <=> SMA(fast) > SMA(slow))
-  // halves the scans, but is exact only while fast·slow·max(close) < 2^53 over the
+  // halves the scans, but is exact only while 2·fast·slow·max(close) < 2^53 over the
   // closes of the windows reaching into these words. That maximum is taken on the fly
   // from the closes the loop loads anyway (no separate pass); when the bound fails, the
   // words are redone below with the two-product path.
@@ -415,7 +301,8 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
       }
       bits[(i - b0) >> 6] = acc;
     }
-    if (df * ds * hmax(_mm256_max_pd(mx1, mx2)) < 9007199254740992.0) {
+    // 2·fast·slow·max: the scanned partial sums are differences of two D values.
+    if (2.0 * df * ds * hmax(_mm256_max_pd(mx1, mx2)) < 9007199254740992.0) {
       // Window sums at i-1 for what follows (exact integer sums).
       cf = 0;
       cs = 0;
@@ -445,8 +332,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   while (i < b1) scalar(i++);
 }
 
-template <bool Direct>
-ATB_AVX2 void process_block(combo& k, ctx const& cx, block_shared const* s, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
+ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
   std::size_t const len = b1 - b0;
   std::uint64_t pb[words];
   for (std::size_t w = 0; w < words; ++w) pb[w] = (tb[w] << 1) | (w == 0 ? std::uint64_t{k.last_t} : tb[w - 1] >> 63);
@@ -485,8 +371,7 @@ ATB_AVX2 void process_block(combo& k, ctx const& cx, block_shared const* s, std:
       q = e + 1;
     } else {
       std::size_t const e = find(q, false);
-      if constexpr (Direct) long_interior_direct(k, cx, b0 + q, b0 + e);
-      else long_interior(k, cx, *s, b0, b0 + q, b0 + e);
+      long_interior_direct(k, cx, b0 + q, b0 + e);
       if (e >= len) break;
       std::size_t const j = b0 + e;
       double const prev = k.qty * cx.c[j - 1];
@@ -498,16 +383,553 @@ ATB_AVX2 void process_block(combo& k, ctx const& cx, block_shared const* s, std:
   }
 }
 
-bool have_avx2() noexcept {
-  static bool const ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
+// ---- AVX-512 single run -------------------------------------------------------------
+
+template <int K>
+ATB_AVX512 inline __m512d shl_lanes(__m512d x) {  // lanes move up by K, zeros enter
+  return _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(x), _mm512_setzero_si512(), 8 - K));
+}
+ATB_AVX512 inline __m512d scan8(__m512d x) {
+  x = _mm512_add_pd(x, shl_lanes<1>(x));
+  x = _mm512_add_pd(x, shl_lanes<2>(x));
+  return _mm512_add_pd(x, shl_lanes<4>(x));
+}
+ATB_AVX512 inline __m512d bcast7(__m512d x) { return _mm512_permutexvar_pd(_mm512_set1_epi64(7), x); }
+
+/// Exact bits of 8 bars (see gt_exact4).
+ATB_AVX512 inline unsigned gt_exact8(__m512d f, __m512d s, __m512d vf, __m512d vs) {
+  __m512d const p1 = _mm512_mul_pd(f, vs), p2 = _mm512_mul_pd(s, vf);
+  __m512d const e1 = _mm512_fmsub_pd(f, vs, p1), e2 = _mm512_fmsub_pd(s, vf, p2);
+  __mmask8 const eq = _mm512_cmp_pd_mask(p1, p2, _CMP_EQ_OQ);
+  return static_cast<unsigned>(_mm512_cmp_pd_mask(p1, p2, _CMP_GT_OQ) | _mm512_mask_cmp_pd_mask(eq, e1, e2, _CMP_GT_OQ));
 }
 
-ATB_AVX2 void run_combos(bar_series const& b, std::span<combo> ks, exec_options const& opt) {
+/// signal_bits_fused, 8 bars per instruction; the running difference advances once per
+/// 16 bars so that its add chain is not the bound.
+ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size_t b1, std::size_t fast,
+                                      std::size_t slow, double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
+  for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
+  std::size_t i = b0;
+  auto scalar = [&](std::size_t t) {
+    cf += c[t] - (t >= fast ? c[t - fast] : 0.0);
+    cs += c[t] - (t >= slow ? c[t - slow] : 0.0);
+    if (t + 1 >= slow && exact_gt(cf, cs, df, ds)) bits[(t - b0) >> 6] |= std::uint64_t{1} << ((t - b0) & 63);
+  };
+  while (i < b1 && (i < slow || ((i - b0) & 63))) scalar(i++);
+  __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds), zero = _mm512_setzero_pd();
+  if (i + 64 <= b1) {
+    std::size_t const i0 = i, iend = i0 + (b1 - i0) / 64 * 64;
+    double gap = 0;
+    for (std::size_t t = iend - slow; t < i0; ++t) gap = std::max(gap, c[t]);
+    __m512d vd = _mm512_set1_pd(std::fma(ds, cf, -(df * cs)));
+    __m512d mx1 = _mm512_set1_pd(gap), mx2 = mx1;
+    auto inc = [&](std::size_t t) ATB_AVX512 -> __m512d {  // scanned D increments of bars t..t+7
+      __m512d const cur = _mm512_loadu_pd(c + t);
+      __m512d const old = _mm512_loadu_pd(c + t - slow);
+      mx1 = _mm512_max_pd(mx1, cur);
+      mx2 = _mm512_max_pd(mx2, old);
+      __m512d const x = _mm512_sub_pd(cur, _mm512_loadu_pd(c + t - fast));
+      return scan8(_mm512_fmsub_pd(vs, x, _mm512_mul_pd(vf, _mm512_sub_pd(cur, old))));
+    };
+    for (; i < iend; i += 64) {
+      std::uint64_t acc = 0;
+      for (unsigned u = 0; u < 64; u += 16) {
+        _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
+        _mm_prefetch(reinterpret_cast<char const*>(c + i + u + 8 + block), _MM_HINT_T0);
+        __m512d const inc1 = inc(i + u), inc2 = inc(i + u + 8);
+        __m512d const t1 = bcast7(inc1);
+        unsigned const m1 = _mm512_cmp_pd_mask(_mm512_add_pd(inc1, vd), zero, _CMP_GT_OQ);
+        unsigned const m2 = _mm512_cmp_pd_mask(_mm512_add_pd(inc2, _mm512_add_pd(vd, t1)), zero, _CMP_GT_OQ);
+        vd = _mm512_add_pd(vd, _mm512_add_pd(t1, bcast7(inc2)));
+        acc |= static_cast<std::uint64_t>(m1 | (m2 << 8)) << u;
+      }
+      bits[(i - b0) >> 6] = acc;
+    }
+    if (2.0 * df * ds * _mm512_reduce_max_pd(_mm512_max_pd(mx1, mx2)) < 9007199254740992.0) {
+      cf = 0;
+      cs = 0;
+      for (std::size_t q = i - fast; q < i; ++q) cf += c[q];
+      for (std::size_t q = i - slow; q < i; ++q) cs += c[q];
+    } else {
+      i = i0;  // not provably exact: the two-product loop below rewrites these words
+    }
+  }
+  __m512d vcf = _mm512_set1_pd(cf), vcs = _mm512_set1_pd(cs);
+  auto step = [&](std::size_t t) ATB_AVX512 -> std::uint64_t {  // 8 bars from t: their 8 target bits
+    __m512d const cur = _mm512_loadu_pd(c + t);
+    __m512d const dfv = scan8(_mm512_sub_pd(cur, _mm512_loadu_pd(c + t - fast)));
+    __m512d const dsv = scan8(_mm512_sub_pd(cur, _mm512_loadu_pd(c + t - slow)));
+    __m512d const f = _mm512_add_pd(dfv, vcf), s = _mm512_add_pd(dsv, vcs);
+    vcf = _mm512_add_pd(vcf, bcast7(dfv));
+    vcs = _mm512_add_pd(vcs, bcast7(dsv));
+    return gt_exact8(f, s, vf, vs);
+  };
+  for (; i + 64 <= b1; i += 64) {
+    std::uint64_t acc = 0;
+    for (unsigned u = 0; u < 64; u += 8) {
+      _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);
+      acc |= step(i + u) << u;
+    }
+    bits[(i - b0) >> 6] = acc;
+  }
+  for (; i + 8 <= b1; i += 8) bits[(i - b0) >> 6] |= step(i) << ((i - b0) & 63);
+  cf = _mm512_cvtsd_f64(vcf);
+  cs = _mm512_cvtsd_f64(vcs);
+  while (i < b1) scalar(i++);
+}
+
+/// Vector accumulators of the per-bar returns of long runs (single run, AVX-512).
+struct ret_acc512 {
+  __m512d s1, s2, s3;
+};
+
+/// r = (cur − prv) · (1/prv): the difference is exact (integer mantissas), the reciprocal
+/// from rcp14 and two Newton steps (relative error ~2^-52 instead of a vdivpd per 8 bars).
+ATB_AVX512 inline __m512d returns8(__m512d cur, __m512d prv) {
+  __m512d const one = _mm512_set1_pd(1.0);
+  __m512d y = _mm512_rcp14_pd(prv);
+  y = _mm512_fmadd_pd(y, _mm512_fnmadd_pd(prv, y, one), y);
+  y = _mm512_fmadd_pd(y, _mm512_fnmadd_pd(prv, y, one), y);
+  return _mm512_mul_pd(_mm512_sub_pd(cur, prv), y);
+}
+
+/// long_interior_direct for AVX-512: the returns of [x, y) into acc; one drawdown test
+/// per piece of at most 256 bars (masked tail, no reads past y), bar by bar only when the
+/// piece could set a new maximum drawdown.
+ATB_AVX512 inline void long_interior_512(combo& k, ctx const& cx, std::size_t x, std::size_t y, ret_acc512& acc) {
+  double const* c = cx.c;
+  double const q = k.qty;
+  __m512d const zero = _mm512_setzero_pd();
+  __m512d const inf = _mm512_set1_pd(std::numeric_limits<double>::infinity());
+  for (std::size_t j0 = x; j0 < y;) {
+    std::size_t const j1 = std::min(y, j0 + 256);
+    __m512d mn = inf, mx = _mm512_sub_pd(zero, inf);
+    std::size_t j = j0;
+    for (; j + 8 <= j1; j += 8) {
+      __m512d const cur = _mm512_loadu_pd(c + j);
+      __m512d const r = returns8(cur, _mm512_loadu_pd(c + j - 1));
+      __m512d const ng = _mm512_min_pd(r, zero);
+      acc.s1 = _mm512_add_pd(acc.s1, r);
+      acc.s2 = _mm512_fmadd_pd(r, r, acc.s2);
+      acc.s3 = _mm512_fmadd_pd(ng, ng, acc.s3);
+      mn = _mm512_min_pd(mn, cur);
+      mx = _mm512_max_pd(mx, cur);
+    }
+    if (j < j1) {
+      __mmask8 const m = static_cast<__mmask8>((1u << (j1 - j)) - 1);
+      __m512d const cur = _mm512_maskz_loadu_pd(m, c + j);
+      __m512d const prv = _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), m, c + j - 1);
+      __m512d const r = _mm512_maskz_mov_pd(m, returns8(cur, prv));
+      __m512d const ng = _mm512_min_pd(r, zero);
+      acc.s1 = _mm512_add_pd(acc.s1, r);
+      acc.s2 = _mm512_fmadd_pd(r, r, acc.s2);
+      acc.s3 = _mm512_fmadd_pd(ng, ng, acc.s3);
+      mn = _mm512_mask_min_pd(mn, m, mn, cur);
+      mx = _mm512_mask_max_pd(mx, m, mx, cur);
+    }
+    if (!dd_piece(k, q * _mm512_reduce_min_pd(mn), q * _mm512_reduce_max_pd(mx)))
+      for (std::size_t u = j0; u < j1; ++u) dd_point(k, q * c[u]);
+    j0 = j1;
+  }
+}
+
+ATB_AVX512 void process_block_512(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1,
+                                  ret_acc512& acc) {
+  std::size_t const len = b1 - b0;
+  std::uint64_t pb[words];
+  for (std::size_t w = 0; w < words; ++w) pb[w] = (tb[w] << 1) | (w == 0 ? std::uint64_t{k.last_t} : tb[w - 1] >> 63);
+  k.last_t = (tb[(len - 1) >> 6] >> ((len - 1) & 63)) & 1u;
+  for (std::size_t w = 0; w * 64 < len; ++w) {
+    std::uint64_t v = pb[w];
+    if ((w + 1) * 64 > len) v &= (std::uint64_t{1} << (len - w * 64)) - 1;
+    k.sums.exposed_bars += static_cast<std::size_t>(std::popcount(v));
+  }
+  auto find = [&](std::size_t from, bool want_set) -> std::size_t {  // first q >= from with bit == want_set
+    std::size_t w = from >> 6;
+    if (w >= words || from >= len) return len;
+    std::uint64_t v = want_set ? pb[w] : ~pb[w];
+    v &= ~std::uint64_t{0} << (from & 63);
+    while (v == 0) {
+      if (++w >= words) return len;
+      v = want_set ? pb[w] : ~pb[w];
+    }
+    return std::min(len, w * 64 + static_cast<std::size_t>(std::countr_zero(v)));
+  };
+  std::size_t q = 0;
+  while (q < len) {
+    if (k.pos == 0) {
+      std::size_t const e = find(q, true);
+      if (e >= len) break;
+      std::size_t const j = b0 + e;  // enter at open j (j >= 1: t_{-1} is 0)
+      k.entry_value = k.cash;
+      k.entry_price = cx.o[j] * cx.buy_mul;
+      k.qty = k.cash / (k.entry_price * (1.0 + cx.fee));
+      k.cash = 0;
+      k.pos = 1;
+      k.entry_bar = j;
+      double const eq = k.qty * cx.c[j];
+      add_r(k, eq / k.entry_value - 1.0);
+      dd_point(k, eq);
+      q = e + 1;
+    } else {
+      std::size_t const e = find(q, false);
+      long_interior_512(k, cx, b0 + q, b0 + e, acc);
+      if (e >= len) break;
+      std::size_t const j = b0 + e;
+      double const prev = k.qty * cx.c[j - 1];
+      close_long(k, cx, cx.o[j], j, exit_reason::signal);
+      add_r(k, k.cash / prev - 1.0);
+      dd_point(k, k.cash);
+      q = e + 1;
+    }
+  }
+}
+
+ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const& opt) {
   std::size_t const n = b.size();
   double const* c = b.close.data();
   ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
-  // Distinct window lengths.
+  double cf = 0, cs = 0;
+  std::uint64_t tb[2][words];
+  ret_acc512 acc{_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+  // Software pipeline: the target bits of block i+1 are computed (and its opens, read
+  // only at fills, requested) before block i's trades are processed, so that the opens
+  // arrive while the signal loop runs. (Prefetching only the fills' lines measured
+  // slower here than streaming the column.)
+  auto signal = [&](std::size_t b0, std::uint64_t* bits) ATB_AVX512 {
+    std::size_t const b1 = std::min(n, b0 + block);
+    signal_bits_fused_512(c, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, bits);
+    for (std::size_t i = b0; i < b1; i += 8) _mm_prefetch(reinterpret_cast<char const*>(cx.o + i), _MM_HINT_T0);
+  };
+  signal(0, tb[0]);
+  unsigned cur = 0;
+  for (std::size_t b0 = 0; b0 < n; b0 += block) {
+    std::size_t const b1 = std::min(n, b0 + block);
+    if (b1 < n) signal(b1, tb[cur ^ 1]);
+    process_block_512(k, cx, tb[cur], b0, b1, acc);
+    cur ^= 1;
+  }
+  k.sums.sum_r += _mm512_reduce_add_pd(acc.s1);
+  k.sums.sum_r2 += _mm512_reduce_add_pd(acc.s2);
+  k.sums.sum_neg2 += _mm512_reduce_add_pd(acc.s3);
+}
+
+// ---- sweep: shared tables, position-bit events, O(1) trades -------------------------
+
+/// Entry at block bar k: its return contributions minus the held-bar prefix sums through
+/// k (held bars start at k+1), and the entry cost per unit, (open·(1+slippage))·(1+fee).
+struct entry_row {
+  double r1, r2, r3, den;
+};
+/// Exit at block bar k: its return contributions plus the held-bar prefix sums before k,
+/// and the exit fill price open·(1−slippage). Row `len` holds the full prefix sums (a
+/// position still open at the block's end).
+struct exit_row {
+  double r1, r2, r3, xp;
+};
+constexpr std::size_t levels = 11;  // sparse table levels 0..10 (1024 = 2^10)
+
+/// Shared by every pair of a sweep, per block.
+struct sweep_shared {
+  alignas(64) entry_row ent[block];
+  alignas(64) exit_row ext[block + 1];
+  /// rng[h][2k], rng[h][2k+1] = min and max of the closes of block bars [k, k + 2^h), for
+  /// k + 2^h <= len (other rows unset). A range [x, z] is the union of rows x and
+  /// z + 1 − 2^h of level h = bit_width(z − x + 1) − 1: two loads, no branch.
+  alignas(64) double rng[levels][2 * block];
+  alignas(64) double held[block], in[block], out[block];
+  double const* close = nullptr;  ///< closes of the block (close[k] = bar b0 + k)
+};
+
+ATB_AVX2 void sweep_prep(ctx const& cx, std::size_t b0, std::size_t b1, sweep_shared& s) {
+  double const* c = cx.c + b0;
+  double const* o = cx.o + b0;
+  std::size_t const len = b1 - b0;
+  s.close = c;
+  double const fee_in = 1.0 + cx.fee, fee_out = 1.0 - cx.fee;
+  // Returns as the simulator computes them, up to rounding: held bar e_j/e_{j-1} with
+  // the same quantity, entry bar qty·c_j / cash, exit bar cash / (qty·c_{j-1}).
+  // Bar 0 of the series has no return (and no fill: t_{-1} is 0).
+  std::size_t const k0 = b0 == 0 ? 1 : 0;
+  if (k0) s.held[0] = s.out[0] = s.in[0] = 0.0;
+  for (std::size_t k = k0; k < len; ++k) {
+    s.held[k] = c[k] / c[k - 1] - 1.0;
+    s.out[k] = (o[k] * cx.sell_mul) * fee_out / c[k - 1] - 1.0;
+  }
+  for (std::size_t k = k0; k < len; ++k) s.in[k] = c[k] / ((o[k] * cx.buy_mul) * fee_in) - 1.0;
+  double a1 = 0, a2 = 0, a3 = 0;  // sums over held bars [b0, b0+k)
+  for (std::size_t k = 0; k < len; ++k) {
+    double const out = s.out[k], in = s.in[k], held = s.held[k];
+    double const out_ng = std::min(out, 0.0), in_ng = std::min(in, 0.0), held_ng = std::min(held, 0.0);
+    s.ext[k] = exit_row{out + a1, out * out + a2, out_ng * out_ng + a3, o[k] * cx.sell_mul};
+    a1 += held;
+    a2 += held * held;
+    a3 += held_ng * held_ng;
+    s.ent[k] = entry_row{in - a1, in * in - a2, in_ng * in_ng - a3, (o[k] * cx.buy_mul) * fee_in};
+  }
+  s.ext[len] = exit_row{a1, a2, a3, 0.0};
+  for (std::size_t k = 0; k < len; ++k) s.rng[0][2 * k] = s.rng[0][2 * k + 1] = c[k];
+  for (std::size_t h = 1; h < levels && (std::size_t{1} << h) <= len; ++h) {
+    std::size_t const half = std::size_t{1} << (h - 1), last = len - 2 * half;
+    double const* lo = s.rng[h - 1];
+    double* row = s.rng[h];
+    std::size_t k = 0;
+    for (; k + 2 <= last + 1; k += 2) {  // two rows {mn, mx} per register: min in the even lanes, max in the odd
+      __m256d const a = _mm256_loadu_pd(lo + 2 * k), b = _mm256_loadu_pd(lo + 2 * (k + half));
+      _mm256_storeu_pd(row + 2 * k, _mm256_blend_pd(_mm256_min_pd(a, b), _mm256_max_pd(a, b), 0b1010));
+    }
+    for (; k <= last; ++k) {
+      row[2 * k] = std::min(lo[2 * k], lo[2 * (k + half)]);
+      row[2 * k + 1] = std::max(lo[2 * k + 1], lo[2 * (k + half) + 1]);
+    }
+  }
+}
+
+/// State of one pair in a sweep.
+struct sweep_pair {
+  sma_pair p;
+  double df, ds;
+  std::size_t fi = 0, si = 0;  // indexes into the distinct-window list
+  bool last_t = false;         // target bit of the previous block's last bar
+  bool lng = false;            // long during the previous block's last bar
+  double cash, qty = 0, entry_value = 0;
+  double peak, mdd = 0;
+  double s1 = 0, s2 = 0, s3 = 0, gross_profit = 0, gross_loss = 0;
+  std::size_t exposed = 0, trades = 0, wins = 0;
+};
+
+/// Positions of the set bits of t, plus base, into out (which has 16 slots of slack);
+/// returns their number. Eight slots are written unconditionally (no branch per bit).
+ATB_AVX2 inline std::size_t flatten_bits(std::uint64_t t, std::uint32_t base, std::uint16_t* out) {
+  auto const cnt = static_cast<std::size_t>(std::popcount(t));
+  for (int i = 0; i < 8; ++i) {
+    out[i] = static_cast<std::uint16_t>(base + static_cast<std::uint32_t>(std::countr_zero(t)));
+    t &= t - 1;
+  }
+  if (cnt > 8) {
+    for (std::size_t i = 8; t; ++i) {
+      out[i] = static_cast<std::uint16_t>(base + static_cast<std::uint32_t>(std::countr_zero(t)));
+      t &= t - 1;
+    }
+  }
+  return cnt;
+}
+
+/// Position bits of one pair in one block from its target bits tb: exposure counted,
+/// entries and exits (alternating, the first an exit when the pair is long at the
+/// block's start) flattened into ev (block + 64 slots); returns their number.
+template <class Flatten>
+inline std::size_t pair_events_with(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev,
+                                    Flatten flatten) {
+  std::size_t const nw = (len + 63) / 64;
+  std::uint64_t carry_t = k.last_t, carry_p = k.lng;
+  std::size_t n = 0, exposed = 0;
+  for (std::size_t w = 0; w < nw; ++w) {
+    std::uint64_t p = (tb[w] << 1) | carry_t;  // position during bar = target of the bar before
+    carry_t = tb[w] >> 63;
+    if (w == nw - 1 && (len & 63)) p &= (std::uint64_t{1} << (len & 63)) - 1;
+    exposed += static_cast<std::size_t>(std::popcount(p));
+    std::uint64_t t = p ^ ((p << 1) | carry_p);  // entries and exits
+    carry_p = p >> 63;
+    if (w == nw - 1 && (len & 63)) t &= (std::uint64_t{1} << (len & 63)) - 1;
+    n += flatten(t, w, ev + n);
+  }
+  k.exposed += exposed;
+  k.last_t = (tb[(len - 1) >> 6] >> ((len - 1) & 63)) & 1u;
+  return n;
+}
+
+ATB_AVX2 std::size_t pair_events(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev) {
+  return pair_events_with(k, tb, len, ev, [](std::uint64_t t, std::size_t w, std::uint16_t* out) ATB_AVX2 {
+    return flatten_bits(t, static_cast<std::uint32_t>(w * 64), out);
+  });
+}
+
+#define ATB_AVX512_VBMI2 \
+  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vbmi2,avx2,fma,popcnt,bmi,bmi2")))
+
+/// pair_events with AVX-512 VBMI2: the positions of a word's set bits by two 32-lane
+/// compresses (writes 32 slots past the last position).
+ATB_AVX512_VBMI2 std::size_t pair_events_vbmi2(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev) {
+  __m512i const lanes = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+                                         11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  return pair_events_with(k, tb, len, ev, [&](std::uint64_t t, std::size_t w, std::uint16_t* out) ATB_AVX512_VBMI2 {
+    __m512i const lo = _mm512_add_epi16(lanes, _mm512_set1_epi16(static_cast<short>(w * 64)));
+    __m512i const hi = _mm512_add_epi16(lo, _mm512_set1_epi16(32));
+    auto const m0 = static_cast<__mmask32>(t), m1 = static_cast<__mmask32>(t >> 32);
+    auto const n0 = static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t)));
+    _mm512_storeu_si512(out, _mm512_maskz_compress_epi16(m0, lo));
+    _mm512_storeu_si512(out + n0, _mm512_maskz_compress_epi16(m1, hi));
+    return n0 + static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t >> 32)));
+  });
+}
+
+/// Trade state of one pair while a block's events are applied (in registers).
+struct trade_state {
+  double cash, qty, entry_value, peak, mdd, s1, s2, s3, gp, gl;
+  std::size_t wins;
+};
+
+/// Long over block bars [x, z], from one sparse-table query of the closes' min and max:
+/// below the old peak, the worst bar is the minimum (1 − qty·min/peak, as bar by bar);
+/// above it, nothing changes but the peak when the minimum stays above (1 − mdd)·the new
+/// peak. Otherwise (a new peak and a new drawdown in one run: rare) bar by bar.
+inline void held_run(trade_state& t, sweep_shared const& s, std::size_t x, std::size_t z) {
+  unsigned const h = static_cast<unsigned>(std::bit_width(z - x + 1)) - 1;
+  double const* a = s.rng[h] + 2 * x;
+  double const* b = s.rng[h] + 2 * (z + 1 - (std::size_t{1} << h));
+  double const hi = t.qty * std::max(a[1], b[1]), e_lo = t.qty * std::min(a[0], b[0]);
+  bool const below = hi <= t.peak;
+  double const cand = 1.0 - e_lo / t.peak;
+  if (below || e_lo >= (1.0 - t.mdd) * hi) {
+    t.mdd = std::max(t.mdd, below ? cand : 0.0);
+    t.peak = std::max(t.peak, hi);
+  } else {
+    for (std::size_t j = x; j <= z; ++j) {
+      double const e = t.qty * s.close[j];
+      t.peak = std::max(t.peak, e);
+      if (e < t.peak * (1.0 - t.mdd)) t.mdd = std::max(t.mdd, 1.0 - e / t.peak);
+    }
+  }
+}
+
+/// Buy at block bar a's open, with everything, as the simulator does.
+inline void enter_at(trade_state& t, sweep_shared const& s, std::size_t a) {
+  entry_row const& r = s.ent[a];
+  t.entry_value = t.cash;
+  t.qty = t.cash / r.den;
+  t.cash = 0;
+  t.s1 += r.r1;
+  t.s2 += r.r2;
+  t.s3 += r.r3;
+}
+
+/// Sell everything at block bar b's open.
+inline void leave_at(trade_state& t, sweep_shared const& s, double fee_out, std::size_t b) {
+  exit_row const& r = s.ext[b];
+  t.s1 += r.r1;
+  t.s2 += r.r2;
+  t.s3 += r.r3;
+  t.cash = t.qty * r.xp * fee_out;
+  t.qty = 0;
+  double const pnl = t.cash - t.entry_value;
+  // Branch-free: a trade is a win or a loss at random, which a branch mispredicts.
+  t.wins += pnl > 0 ? 1u : 0u;
+  t.gp += pnl > 0 ? pnl : 0.0;
+  t.gl -= pnl > 0 ? 0.0 : pnl;
+  t.peak = std::max(t.peak, t.cash);
+  t.mdd = std::max(t.mdd, 1.0 - t.cash / t.peak);  // no branch: in a falling equity it is taken at random
+}
+
+/// Applies one block's events (from pair_events) to a pair: per trade O(1) and no
+/// data-dependent branch but the rare bar-by-bar drawdown. (Interleaving the trades of
+/// four pairs, to overlap their cash chains, measured slower.)
+ATB_AVX2 void apply_events(sweep_pair& k, sweep_shared const& s, double fee_out, std::uint16_t const* ev, std::size_t n,
+                           std::size_t len) {
+  trade_state t{k.cash, k.qty, k.entry_value, k.peak, k.mdd, k.s1, k.s2, k.s3, k.gross_profit, k.gross_loss, 0};
+  std::size_t i = 0;
+  if (k.lng) {  // the run from the previous block continues
+    std::size_t const b = n > 0 ? ev[0] : len;
+    if (b > 0) held_run(t, s, 0, b - 1);
+    if (n > 0) {
+      leave_at(t, s, fee_out, b);
+      i = 1;
+    }
+  }
+  std::size_t const lead = i;  // the exit of a trade entered earlier
+  for (; i + 1 < n; i += 2) {
+    std::size_t const a = ev[i], b = ev[i + 1];
+    enter_at(t, s, a);
+    held_run(t, s, a, b - 1);
+    leave_at(t, s, fee_out, b);
+  }
+  bool const lng = (k.lng && n == 0) || n > i;
+  if (n > i) {  // entered, still long at the block's end
+    std::size_t const a = ev[i];
+    enter_at(t, s, a);
+    held_run(t, s, a, len - 1);
+  }
+  if (lng) {
+    t.s1 += s.ext[len].r1;
+    t.s2 += s.ext[len].r2;
+    t.s3 += s.ext[len].r3;
+  }
+  k.trades += lead + (n - lead) / 2;
+  k.lng = lng;
+  k.cash = t.cash;
+  k.qty = t.qty;
+  k.entry_value = t.entry_value;
+  k.peak = t.peak;
+  k.mdd = t.mdd;
+  k.s1 = t.s1;
+  k.s2 = t.s2;
+  k.s3 = t.s3;
+  k.gross_profit = t.gp;
+  k.gross_loss = t.gl;
+  k.wins += t.wins;
+}
+
+/// signal_bits for AVX-512: 8 bars per instruction, ties noted in a mask register.
+ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
+                                double df, double ds, std::uint64_t* bits) {
+  __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
+  std::size_t k = 0;
+  for (; k + 64 <= len; k += 64) {
+    std::uint64_t acc = 0;
+    __mmask8 tie = 0;
+    for (unsigned u = 0; u < 64; u += 8) {
+      __m512d const p1 = _mm512_mul_pd(_mm512_loadu_pd(sf + k + u), vs);
+      __m512d const p2 = _mm512_mul_pd(_mm512_loadu_pd(ss + k + u), vf);
+      tie = static_cast<__mmask8>(tie | _mm512_cmp_pd_mask(p1, p2, _CMP_EQ_OQ));
+      acc |= static_cast<std::uint64_t>(_mm512_cmp_pd_mask(p1, p2, _CMP_GT_OQ)) << u;
+    }
+    if (tie) {
+      acc = 0;
+      for (unsigned u = 0; u < 64; u += 8)
+        acc |= static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k + u), _mm512_loadu_pd(ss + k + u), vf, vs)) << u;
+    }
+    bits[k >> 6] = acc;
+  }
+  if (k < len) {
+    std::uint64_t acc = 0;
+    std::size_t const w = k;
+    for (; k + 8 <= len; k += 8)
+      acc |= static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k), _mm512_loadu_pd(ss + k), vf, vs)) << (k - w);
+    for (; k < len; ++k)
+      if (exact_gt(sf[k], ss[k], df, ds)) acc |= std::uint64_t{1} << (k - w);
+    bits[w >> 6] = acc;
+  }
+  for (std::size_t w = (len + 63) / 64; w < words; ++w) bits[w] = 0;
+  if (b0 + 1 < slow) {  // warm-up: no position before bar slow-1
+    std::size_t const stop = std::min(len, slow - 1 - b0);
+    for (std::size_t q = 0; q < stop; ++q) bits[q >> 6] &= ~(std::uint64_t{1} << (q & 63));
+  }
+}
+
+bool has_vbmi2() noexcept {
+  static bool const v = __builtin_cpu_supports("avx512vbmi2");
+  return v;
+}
+
+/// Window sums of a block from integer prefix sums (AVX-512): q[j] = sum of the closes
+/// before bar b0 − maxw + j, modulo 2^64 (exact differences: every window sum is an
+/// integer below 2^53), so each sum is one subtraction and one conversion, no scan.
+ATB_AVX512 void window_sums_512(std::uint64_t const* q, std::size_t maxw, std::size_t len, std::size_t w, double* out) {
+  std::uint64_t const* hi = q + maxw + 1;  // hi[k] = Q(b0 + k + 1)
+  std::uint64_t const* lo = hi - w;
+  std::size_t k = 0;
+  for (; k + 8 <= len; k += 8) {
+    __m512i const d = _mm512_sub_epi64(_mm512_loadu_si512(hi + k), _mm512_loadu_si512(lo + k));
+    _mm512_storeu_pd(out + k, _mm512_cvtepi64_pd(d));
+  }
+  for (; k < len; ++k) out[k] = static_cast<double>(static_cast<std::int64_t>(hi[k] - lo[k]));
+}
+
+ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_options const& opt, bool avx512) {
+  bool const vbmi2 = avx512 && has_vbmi2();
+  std::size_t const n = b.size();
+  double const* c = b.close.data();
+  ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
   std::vector<std::size_t> wins;
   for (auto const& k : ks) {
     wins.push_back(k.p.fast);
@@ -521,20 +943,84 @@ ATB_AVX2 void run_combos(bar_series const& b, std::span<combo> ks, exec_options 
   }
   aligned_vector<double> sums(wins.size() * block);
   std::vector<double> carry(wins.size(), 0.0);
-  auto shared = std::make_unique<block_shared>();
+  std::size_t const maxw = wins.back();
+  std::vector<std::uint64_t> pre(avx512 ? maxw + block + 1 : 0, 0);  // Q(b0 − maxw + j), 0 before bar 0
+  auto shared = std::make_unique<sweep_shared>();
+  std::vector<std::uint16_t> ev(block + 96);
+  double const fee_out = 1.0 - opt.fee;
   std::uint64_t tb[words];
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
-    std::size_t const b1 = std::min(n, b0 + block);
-    // Opens are read only at fills (sparse, so the hardware prefetcher misses them):
-    // request the block's opens now, while the window sums are computed.
-    for (std::size_t i = b0; i < b1; i += 8) _mm_prefetch(reinterpret_cast<char const*>(cx.o + i), _MM_HINT_T0);
-    for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
-    shared_prep(c, b0, b1, *shared);
+    std::size_t const b1 = std::min(n, b0 + block), len = b1 - b0;
+    if (avx512) {
+      for (std::size_t j = maxw + 1; j <= maxw + len; ++j)
+        pre[j] = pre[j - 1] + static_cast<std::uint64_t>(c[b0 + j - maxw - 1]);
+      for (std::size_t w = 0; w < wins.size(); ++w) window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block);
+      std::copy(pre.begin() + static_cast<std::ptrdiff_t>(len), pre.begin() + static_cast<std::ptrdiff_t>(len + maxw + 1),
+                pre.begin());
+    } else {
+      for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
+    }
+    sweep_prep(cx, b0, b1, *shared);
     for (auto& k : ks) {
-      signal_bits(sums.data() + k.fi * block, sums.data() + k.si * block, b0, b1 - b0, k.p.slow, k.df, k.ds, tb);
-      process_block<false>(k, cx, shared.get(), tb, b0, b1);
+      double const* sf = sums.data() + k.fi * block;
+      double const* ss = sums.data() + k.si * block;
+      if (avx512) signal_bits_512(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb);
+      else signal_bits(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb);
+      std::size_t const m = vbmi2 ? pair_events_vbmi2(k, tb, len, ev.data()) : pair_events(k, tb, len, ev.data());
+      apply_events(k, *shared, fee_out, ev.data(), m, len);
     }
   }
+}
+
+metrics finish_sweep(sweep_pair& k, bar_series const& b, exec_options const& opt, double bpy, double bh, std::int64_t span) {
+  std::size_t const n = b.size();
+  if (k.lng) {  // closing sale at the last close, as the simulator does
+    k.cash = k.qty * (b.close[n - 1] * (1.0 - opt.slippage_bps / 1e4)) * (1.0 - opt.fee);
+    double const pnl = k.cash - k.entry_value;
+    ++k.trades;
+    k.wins += pnl > 0 ? 1u : 0u;
+    k.gross_profit += pnl > 0 ? pnl : 0.0;
+    k.gross_loss -= pnl > 0 ? 0.0 : pnl;
+    k.qty = 0;
+  }
+  k.peak = std::max(k.peak, k.cash);
+  metric_sums m;
+  m.bars = n;
+  m.returns = n - 1;
+  m.sum_r = k.s1;
+  m.sum_r2 = k.s2;
+  m.sum_neg2 = k.s3;
+  m.max_drawdown = std::max(k.mdd, 1.0 - k.cash / k.peak);
+  m.exposed_bars = k.exposed;
+  m.trades = k.trades;
+  m.wins = k.wins;
+  m.gross_profit = k.gross_profit;
+  m.gross_loss = k.gross_loss;
+  m.final_equity = k.cash;
+  return finish_metrics(m, opt.capital, span, bpy, bh);
+}
+
+// ---- instruction set selection -------------------------------------------------------
+
+fast_sma_isa detect_isa() noexcept {
+  __builtin_cpu_init();
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt") &&
+        __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2")))
+    return fast_sma_isa::scalar;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    return fast_sma_isa::avx512;
+  return fast_sma_isa::avx2;
+}
+
+fast_sma_isa cpu_isa() noexcept {
+  static fast_sma_isa const v = detect_isa();
+  return v;
+}
+
+std::atomic<fast_sma_isa>& isa_setting() noexcept {
+  static std::atomic<fast_sma_isa> v{cpu_isa()};
+  return v;
 }
 
 /// One pair: no shared arrays; window sums stay in registers, returns only on long runs.
@@ -547,7 +1033,7 @@ ATB_AVX2 void run_single(bar_series const& b, combo& k, exec_options const& opt)
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block);
     signal_bits_fused(c, cx.o, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, tb);
-    process_block<true>(k, cx, nullptr, tb, b0, b1);
+    process_block(k, cx, tb, b0, b1);
   }
 }
 
@@ -575,6 +1061,16 @@ metrics finish(combo& k, bar_series const& b, exec_options const& opt, double bp
 
 }  // namespace
 
+fast_sma_isa fast_sma_cpu_isa() noexcept { return cpu_isa(); }
+
+fast_sma_isa set_fast_sma_isa(fast_sma_isa widest) noexcept {
+  fast_sma_isa const v = std::min(widest, cpu_isa());
+  isa_setting().store(v, std::memory_order_relaxed);
+  return v;
+}
+
+fast_sma_isa fast_sma_active_isa() noexcept { return isa_setting().load(std::memory_order_relaxed); }
+
 bool fast_sma_applicable(exec_options const& opt) noexcept {
   return !opt.allow_short && !opt.stop_loss && !opt.take_profit;
 }
@@ -585,7 +1081,8 @@ metrics run_sma_cross_fast(bar_series const& b, sma_pair p, exec_options const& 
     m.final_equity = opt.capital;
     return m;
   }
-  if (!have_avx2()) {
+  fast_sma_isa const isa = fast_sma_active_isa();
+  if (isa == fast_sma_isa::scalar) {
     strategy_params sp = default_params(strategy_id::sma_cross);
     sp.values[0] = p.fast;
     sp.values[1] = p.slow;
@@ -597,20 +1094,18 @@ metrics run_sma_cross_fast(bar_series const& b, sma_pair p, exec_options const& 
   }
   combo k = make_combo(p, opt);
   k.trades = trades;
-  run_single(b, k, opt);
+  if (isa == fast_sma_isa::avx512) run_single_512(b, k, opt);
+  else run_single(b, k, opt);
   return finish(k, b, opt, bars_per_year(b.interval), buy_and_hold_price_return(b), span_ms(b));
 }
 
 void sweep_sma_cross(bar_series const& b, std::span<sma_pair const> pairs, exec_options const& opt, std::span<metrics> out) {
-  if (b.empty()) {
+  fast_sma_isa const isa = fast_sma_active_isa();
+  if (b.empty() || isa == fast_sma_isa::scalar) {
     for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = run_sma_cross_fast(b, pairs[i], opt);
     return;
   }
-  if (!have_avx2()) {
-    for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = run_sma_cross_fast(b, pairs[i], opt);
-    return;
-  }
-  // Chunks of combos whose distinct window lengths number at most 48 keep the per-block
+  // Chunks of pairs whose distinct window lengths number at most 48 keep the per-block
   // window sums (48 x 8 KiB) in L2 while sharing them across as many pairs as possible.
   constexpr std::size_t max_windows = 48;
   double const bpy = bars_per_year(b.interval), bh = buy_and_hold_price_return(b);
@@ -622,11 +1117,17 @@ void sweep_sma_cross(bar_series const& b, std::span<sma_pair const> pairs, exec_
         if (std::find(w.begin(), w.end(), v) == w.end()) w.push_back(v);
       if (w.size() > max_windows && i1 > i0) break;
     }
-    std::vector<combo> ks;
-    ks.reserve(i1 - i0);
-    for (std::size_t i = i0; i < i1; ++i) ks.push_back(make_combo(pairs[i], opt));
-    run_combos(b, ks, opt);
-    for (std::size_t i = i0; i < i1; ++i) out[i] = finish(ks[i - i0], b, opt, bpy, bh, span);
+    std::vector<sweep_pair> ks(i1 - i0);
+    for (std::size_t i = i0; i < i1; ++i) {
+      sweep_pair& k = ks[i - i0];
+      k.p = pairs[i];
+      k.df = pairs[i].fast;
+      k.ds = pairs[i].slow;
+      k.cash = opt.capital;
+      k.peak = opt.capital;
+    }
+    run_sweep(b, ks, opt, isa == fast_sma_isa::avx512);
+    for (std::size_t i = i0; i < i1; ++i) out[i] = finish_sweep(ks[i - i0], b, opt, bpy, bh, span);
   }
 }
 

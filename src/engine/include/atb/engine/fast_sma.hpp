@@ -3,15 +3,29 @@
 // equal simulate(compute_targets(sma_cross)) — same trades, metrics equal up to floating
 // rounding (tests/engine check 1e-9) — at several hundred million bars per second.
 //
-// How: the data is processed in blocks of 1024 bars that stay in L1/L2. Per block, work
-// shared by every parameter set is done once (rolling window sums of the closes for each
-// distinct window length, exact because closes are integer mantissas; prefix sums of
-// the per-bar returns; min/max of closes per 16 bars). Per parameter set, the strict
-// comparison SMA(fast) > SMA(slow) runs 4 bars per AVX2 instruction (exactly: both
-// sides as two-products), yielding position bits; trades are rare, so runs of constant
-// position are then handled in O(1) (returns from the prefix sums) and the drawdown
-// by 16-bar groups that provably set no new maximum. Needs AVX2+FMA at run time; on
-// other CPUs the functions fall back to the reference simulator.
+// How: the data is processed in blocks of 1024 bars that stay in L1/L2.
+//
+// Single run: the strict comparison SMA(fast) > SMA(slow) is kept as one running exact
+// integer difference slow·S_fast − fast·S_slow (two-products where that bound fails),
+// 4 (AVX2) or 8 (AVX-512) bars per instruction, yielding position bits; trades are rare,
+// so runs of constant position are handled as a whole: returns and the min/max of the
+// run's closes vectorised (AVX-512: 1/c by rcp14 and two Newton steps instead of a
+// division), the drawdown in O(1) per piece (below the old peak the worst bar is the
+// lowest; above it only the peak moves unless the piece also dips below (1 − mdd)·peak,
+// then bar by bar).
+//
+// Sweep: per block, work shared by every parameter set is done once (rolling window
+// sums for each distinct window length, exact because closes are integer mantissas —
+// AVX-512: from 64-bit integer prefix sums; per-bar return contributions of entries,
+// exits and held bars as prefix sums; a sparse table of min and max of the closes). Per
+// parameter set, the comparison yields position bits, their transitions are flattened
+// into a list of entry/exit bars (AVX-512 VBMI2: by compress), and each trade then costs
+// O(1) with no data-dependent branch but the rare bar-by-bar drawdown: returns from the
+// prefix sums, the run's min/max from two sparse-table loads, cash exactly as the
+// reference simulator computes it.
+//
+// Needs AVX2+FMA at run time (AVX-512 F/DQ/BW/VL used when present); on other CPUs the
+// functions fall back to the reference simulator.
 #include "atb/engine/backtest.hpp"
 
 #include <cstdint>
@@ -24,6 +38,18 @@ struct sma_pair {
   std::uint32_t fast = 10;
   std::uint32_t slow = 50;
 };
+
+/// Instruction sets of the kernels: none (the reference simulator), AVX2+FMA, AVX-512.
+enum class fast_sma_isa : std::uint8_t { scalar, avx2, avx512 };
+
+/// The widest set this CPU supports (avx512 needs AVX-512 F, DQ, BW and VL besides AVX2+FMA).
+fast_sma_isa fast_sma_cpu_isa() noexcept;
+/// The set the kernels use from now on: min(widest, fast_sma_cpu_isa()), returned. The
+/// default is the CPU's; lower it to compare paths (tests) or to measure one (benchmarks).
+/// Not synchronised with kernels running on other threads: set it between runs.
+fast_sma_isa set_fast_sma_isa(fast_sma_isa widest) noexcept;
+/// The set in use.
+fast_sma_isa fast_sma_active_isa() noexcept;
 
 /// True when opt allows the fast path (long only, no stop-loss, no take-profit).
 bool fast_sma_applicable(exec_options const& opt) noexcept;
