@@ -1,6 +1,7 @@
 #include "atb/sim/synthetic_market.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -316,8 +317,31 @@ struct synthetic_market::impl {
     return out;
   }
 
-  std::shared_ptr<std::vector<kline_row> const> cached(int level, std::size_t sym, std::int64_t index) const {
+  // Consecutive candles of a page mostly share a split (24 hours of a day, 60 minutes of
+  // an hour): each thread remembers its last one per level, so a page costs one locked
+  // lookup per day instead of one per candle. `id` tells market instances apart.
+  std::uint64_t const id = next_id();
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> n{0};
+    return ++n;
+  }
+  struct last_split {
+    std::uint64_t owner = 0, key = 0;
+    std::shared_ptr<std::vector<kline_row> const> v;
+  };
+
+  std::shared_ptr<std::vector<kline_row> const> const& cached(int level, std::size_t sym, std::int64_t index) const {
     std::uint64_t const key = (static_cast<std::uint64_t>(sym) << 44) ^ static_cast<std::uint64_t>(index);
+    thread_local last_split last[3];
+    last_split& l = last[level];
+    if (l.owner == id && l.key == key && l.v) return l.v;
+    l.v = lookup(level, sym, index, key);
+    l.owner = id;
+    l.key = key;
+    return l.v;
+  }
+
+  std::shared_ptr<std::vector<kline_row> const> lookup(int level, std::size_t sym, std::int64_t index, std::uint64_t key) const {
     {
       std::lock_guard lock(mu);
       auto it = cache[level].find(key);
@@ -370,14 +394,14 @@ struct synthetic_market::impl {
   std::optional<kline_row> second_row(std::size_t sym, std::int64_t sec, std::int64_t now) const {
     std::int64_t const open = sec * ms_per_second;
     if (open > now || !hour_present(syms[sym], floor_div(open, ms_hour))) return std::nullopt;
-    auto const m = cached(2, sym, floor_div(sec, 60));
+    auto const& m = cached(2, sym, floor_div(sec, 60));
     return (*m)[static_cast<std::size_t>(sec - floor_div(sec, 60) * 60)];
   }
   std::optional<kline_row> minute_row(std::size_t sym, std::int64_t minute, std::int64_t now) const {
     std::int64_t const open = minute * ms_per_minute;
     if (open > now || !hour_present(syms[sym], floor_div(open, ms_hour))) return std::nullopt;
     if (open + ms_per_minute - 1 < now) {
-      auto const h = cached(1, sym, floor_div(minute, 60));
+      auto const& h = cached(1, sym, floor_div(minute, 60));
       return (*h)[static_cast<std::size_t>(minute - floor_div(minute, 60) * 60)];
     }
     aggregator a;
@@ -389,7 +413,7 @@ struct synthetic_market::impl {
     std::int64_t const open = hour * ms_hour;
     if (open > now || !hour_present(syms[sym], hour)) return std::nullopt;
     if (open + ms_hour - 1 < now) {
-      auto const d = cached(0, sym, floor_div(hour, 24));
+      auto const& d = cached(0, sym, floor_div(hour, 24));
       return (*d)[static_cast<std::size_t>(hour - floor_div(hour, 24) * 24)];
     }
     aggregator a;
