@@ -3,12 +3,14 @@
 #include "atb/store/cache.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
-#include <sys/mman.h>
-#include <thread>
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
+#include <span>
+#include <sys/mman.h>
+#include <thread>
 
 namespace atb::engine {
 namespace {
@@ -25,23 +27,26 @@ atb::error no_data(std::filesystem::path const& dir, atb::symbol const& s, atb::
                                 s.view(), to_string(iv), what, dir.string(), s.view(), to_string(iv), years, dir.string()));
 }
 
-/// Gives the kernel a hint to back a large, not yet touched column with huge pages
-/// (fewer page faults when it is first written). No effect on small vectors.
+/// A column the workers of load_direct overwrite completely: no zero-fill, and a hint to
+/// back it with huge pages (its first write then costs few page faults; no effect on
+/// small columns).
 template <class T>
-void reserve_huge(aligned_vector<T>& v, std::size_t n) {
-  v.reserve(n);
+aligned_vector<T> fresh_column(std::size_t n) {
+  auto v = aligned_vector_for_overwrite<T>(n);
   std::size_t const bytes = n * sizeof(T);
   constexpr std::size_t huge = std::size_t{2} << 20;
-  if (bytes < 2 * huge) return;
+  if (bytes < 2 * huge) return v;
   auto const a = reinterpret_cast<std::uintptr_t>(v.data());
   std::uintptr_t const lo = (a + huge - 1) & ~(huge - 1), hi = (a + bytes) & ~(huge - 1);
   if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+  return v;
 }
 
-/// Reads the year files of [from, to) and converts each straight into its slice of the
-/// pre-sized output arrays (one pass, no intermediate concatenation). Years are decoded in
-/// parallel (one worker per core, each reusing its decode buffers across years). Years
-/// stored at different price scales fall back to cache::load, which reconciles them.
+/// Reads the year files of [from, to) and decodes each straight into its slice of the
+/// pre-sized output arrays (year_file::read_into: no intermediate columns). Years are
+/// decoded in parallel, one worker per core; each worker is the first to write its
+/// slices, so the page faults are taken in parallel too. Years stored at different price
+/// scales fall back to cache::load, which reconciles them.
 result<bar_series> load_direct(store::cache const& cache, atb::symbol const& s, atb::interval iv, timestamp_ms from,
                                timestamp_ms to, field_mask fields) {
   int const y0 = std::max(1970, year_of(from));
@@ -50,85 +55,82 @@ result<bar_series> load_direct(store::cache const& cache, atb::symbol const& s, 
     explicit part_info(store::year_file f) : file(std::move(f)) {}
     store::year_file file;
     bool whole = true;         ///< every row is in range (no open-time search needed)
-    std::size_t offset = 0;    ///< first output row
+    std::size_t first = 0;     ///< first row in range, inside the year file
     std::size_t rows = 0;      ///< rows in range (known up front when whole)
-    std::uint8_t scale = 0;
+    std::size_t offset = 0;    ///< first output row
     std::optional<atb::error> err;
   };
+  bool const hl = fields.has(field::high) && fields.has(field::low);
   std::vector<part_info> parts;
+  std::optional<std::uint8_t> scale;
+  bool mixed = false;
   for (int y = y0; y <= y1; ++y) {
     auto f = cache.open(store::year_key{s, iv, y});
     if (!f) return f.error();
     if (!*f) continue;
     auto const& h = (*f)->header();
     if (h.rows == 0 || h.last_open < from || h.first_open >= to) continue;
+    // The price scales are in the directory: a mix is known before anything is decoded.
+    auto const& sc = (*f)->scales();
+    std::uint8_t const c = sc[static_cast<std::size_t>(field::close)];
+    if (sc[static_cast<std::size_t>(field::open)] != c ||
+        (hl && (sc[static_cast<std::size_t>(field::high)] != c || sc[static_cast<std::size_t>(field::low)] != c)) ||
+        (scale && *scale != c))
+      mixed = true;
+    scale = c;
     part_info p(std::move(**f));
     p.whole = !(h.first_open < from) && h.last_open < to;
     parts.push_back(std::move(p));
   }
+  if (mixed) {  // mixed scales: let the store reconcile them
+    auto cols = cache.load(s, iv, from, to, fields);
+    if (!cols) return cols.error();
+    if (cols->empty()) return bar_series{};
+    return to_bar_series(std::move(*cols), iv);
+  }
   // Rows in range: from the header for whole years, from the open times for edge years.
+  std::size_t total = 0;
   {
     kline_columns t;
     for (auto& p : parts) {
       if (p.whole) {
         p.rows = p.file.header().rows;
-        continue;
+      } else {
+        if (auto rr = p.file.read(field_mask{field::open_time}, t); !rr) return rr.error();
+        auto const& ot = t[field::open_time];
+        p.first = static_cast<std::size_t>(std::lower_bound(ot.begin(), ot.end(), from.ms) - ot.begin());
+        p.rows = static_cast<std::size_t>(std::lower_bound(ot.begin(), ot.end(), to.ms) - ot.begin()) - p.first;
       }
-      if (auto rr = p.file.read(field_mask{field::open_time}, t); !rr) return rr.error();
-      auto const& ot = t[field::open_time];
-      p.offset = static_cast<std::size_t>(std::lower_bound(ot.begin(), ot.end(), from.ms) - ot.begin());
-      p.rows = static_cast<std::size_t>(std::lower_bound(ot.begin(), ot.end(), to.ms) - ot.begin()) - p.offset;
+      p.offset = total;
+      total += p.rows;
     }
-  }
-  std::size_t total = 0;
-  std::vector<std::size_t> first_row(parts.size());  // row offset inside the year file
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    first_row[i] = parts[i].offset;
-    parts[i].offset = total;
-    total += parts[i].rows;
   }
   bar_series b;
   b.interval = iv;
-  bool const hl = fields.has(field::high) && fields.has(field::low);
-  std::vector<aligned_vector<double>*> prices{&b.open, &b.close};
-  if (hl) prices.insert(prices.end(), {&b.high, &b.low});
-  // Output arrays are written by the workers in place. resize() zero-fills them first;
-  // with huge pages that first touch costs few page faults.
-  for (auto* v : prices) {
-    reserve_huge(*v, total);
-    v->resize(total);
+  b.open_time = fresh_column<std::int64_t>(total);
+  b.close_time = fresh_column<std::int64_t>(total);
+  b.open = fresh_column<double>(total);
+  b.close = fresh_column<double>(total);
+  if (hl) {
+    b.high = fresh_column<double>(total);
+    b.low = fresh_column<double>(total);
   }
-  for (auto* v : {&b.open_time, &b.close_time}) {
-    reserve_huge(*v, total);
-    v->resize(total);
-  }
-  field_mask const need = fields | field_mask{field::open_time, field::close_time, field::open, field::close};
   std::atomic<std::size_t> next{0};
   auto work = [&] {
-    kline_columns part;  // reused across this worker's years: no fresh pages after the first
     for (std::size_t i; (i = next.fetch_add(1)) < parts.size();) {
       auto& p = parts[i];
-      if (auto rr = p.file.read(need, part); !rr) {
-        p.err = rr.error();
-        continue;
-      }
-      p.scale = part.scale[static_cast<std::size_t>(field::close)];
-      for (field pf : {field::open, field::high, field::low})
-        if (!part[pf].empty() && part.scale[static_cast<std::size_t>(pf)] != p.scale) p.scale = 255;
-      std::size_t const r0 = first_row[i];
-      auto conv = [&](field pf, aligned_vector<double>& out) {
-        std::int64_t const* src = part[pf].data() + r0;
-        double* dst = out.data() + p.offset;
-        for (std::size_t k = 0; k < p.rows; ++k) dst[k] = static_cast<double>(src[k]);
+      using target = store::year_file::column_target;
+      auto const at = static_cast<std::ptrdiff_t>(p.offset), nr = static_cast<std::ptrdiff_t>(p.rows);
+      auto f64 = [&](field f, aligned_vector<double>& v) {
+        return target{f, {}, {v.begin() + at, v.begin() + at + nr}};
       };
-      conv(field::open, b.open);
-      conv(field::close, b.close);
-      if (hl) {
-        conv(field::high, b.high);
-        conv(field::low, b.low);
-      }
-      std::copy_n(part[field::open_time].data() + r0, p.rows, b.open_time.data() + p.offset);
-      std::copy_n(part[field::close_time].data() + r0, p.rows, b.close_time.data() + p.offset);
+      auto i64 = [&](field f, aligned_vector<std::int64_t>& v) {
+        return target{f, {v.begin() + at, v.begin() + at + nr}, {}};
+      };
+      std::array<target, 6> tg{i64(field::open_time, b.open_time), i64(field::close_time, b.close_time),
+                               f64(field::open, b.open), f64(field::close, b.close)};
+      if (hl) tg[4] = f64(field::high, b.high), tg[5] = f64(field::low, b.low);
+      if (auto rr = p.file.read_into(p.first, p.rows, std::span(tg).first(hl ? 6 : 4)); !rr) p.err = rr.error();
     }
   };
   std::size_t const workers = std::min<std::size_t>(parts.size(), std::max(1u, std::thread::hardware_concurrency()));
@@ -140,19 +142,8 @@ result<bar_series> load_direct(store::cache const& cache, atb::symbol const& s, 
     work();
     for (auto& t : pool) t.join();
   }
-  std::optional<std::uint8_t> scale;
-  bool mixed = false;
-  for (auto const& p : parts) {
+  for (auto const& p : parts)
     if (p.err) return *p.err;
-    if (p.scale == 255 || (scale && *scale != p.scale)) mixed = true;
-    scale = p.scale;
-  }
-  if (mixed) {  // mixed scales: let the store reconcile them
-    auto cols = cache.load(s, iv, from, to, fields);
-    if (!cols) return cols.error();
-    if (cols->empty()) return bar_series{};
-    return to_bar_series(std::move(*cols), iv);
-  }
   b.price_scale = std::pow(10.0, -static_cast<double>(scale.value_or(8)));
   return b;
 }

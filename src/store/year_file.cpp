@@ -24,6 +24,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -293,6 +296,10 @@ struct year_file::impl {
   std::string where() const { return path.string(); }
   result<void> validate();
   result<void> decode_block(std::size_t c, aligned_vector<std::int64_t>& dst) const;
+  /// Verifies, decompresses (into `scratch`) and checks block c; returns its byte planes
+  /// (width planes of header().rows bytes each, plane b holding byte b of every residual).
+  result<std::uint8_t const*> unpack_block(std::size_t c, aligned_vector<std::uint64_t>& scratch) const;
+  std::array<std::uint8_t, field_count> scales{};  // set by validate()
 };
 
 result<void> year_file::impl::validate() {
@@ -359,6 +366,7 @@ result<void> year_file::impl::validate() {
     d.field = e[0];
     d.transform = e[1];
     d.scale = e[2];
+    scales[c] = d.scale;
     d.divexp = e[3];
     d.width = e[4];
     d.offset = load<std::uint64_t>(e + 8);
@@ -392,6 +400,15 @@ result<void> year_file::impl::validate() {
 }
 
 result<void> year_file::impl::decode_block(std::size_t c, aligned_vector<std::int64_t>& dst) const {
+  auto planes = unpack_block(c, thread_scratch());
+  if (!planes) return planes.error();
+  std::size_t const n = header().rows;
+  dst.resize(n);
+  gather_planes(*planes, n, dir[c].width, reinterpret_cast<std::uint64_t*>(dst.data()));
+  return {};
+}
+
+result<std::uint8_t const*> year_file::impl::unpack_block(std::size_t c, aligned_vector<std::uint64_t>& scratch) const {
   dir_entry const& d = dir[c];
   std::string const col = std::string(to_string(static_cast<field>(c)));
   std::uint8_t const* src = data + d.offset;
@@ -404,8 +421,7 @@ result<void> year_file::impl::decode_block(std::size_t c, aligned_vector<std::in
   };
   unsigned long long const fcs = ZSTD_findDecompressedSize(src, d.compressed_size);
   if (fcs != d.raw_size) return corrupt("is not a sequence of zstd frames of the size the directory gives");
-  auto& scratch = thread_scratch();
-  scratch.resize(d.raw_size / 8);
+  if (scratch.size() < d.raw_size / 8) scratch = aligned_vector_for_overwrite<std::uint64_t>(d.raw_size / 8);
   std::size_t const r = ZSTD_decompressDCtx(thread_dctx(), scratch.data(), d.raw_size, src, d.compressed_size);
   if (ZSTD_isError(r) || r != d.raw_size) return corrupt("does not decompress (zstd: " + std::string(ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size differs") + ")");
   std::size_t const n = header().rows;
@@ -421,12 +437,10 @@ result<void> year_file::impl::decode_block(std::size_t c, aligned_vector<std::in
       return corrupt("block disagrees with the directory (field, transform, rows or width)");
     auto payload = root.getPayload();
     if (payload.size() != n * d.width) return corrupt("payload has the wrong size");
-    dst.resize(n);
-    gather_planes(payload.begin(), n, d.width, reinterpret_cast<std::uint64_t*>(dst.data()));
+    return payload.begin();
   } catch (kj::Exception const& ex) {
     return corrupt("is not a valid Cap'n Proto block (" + std::string(ex.getDescription().cStr()).substr(0, 200) + ")");
   }
-  return {};
 }
 
 year_file::year_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -500,6 +514,289 @@ result<void> year_file::read(field_mask fields, kline_columns& out) const {
     }
   auto& scratch = thread_scratch();
   if (scratch.capacity() > (std::size_t{32} << 20) / 8) aligned_vector<std::uint64_t>().swap(scratch);
+  return {};
+}
+
+std::array<std::uint8_t, field_count> const& year_file::scales() const noexcept { return impl_->scales; }
+
+namespace {
+
+using i64 = std::int64_t;
+using u64 = std::uint64_t;
+
+constexpr std::size_t F(field f) noexcept { return static_cast<std::size_t>(f); }
+
+// The decoder's arithmetic as in year_codec.cpp: wrapping, so any bytes decode without
+// undefined behaviour, and to the same values as read().
+inline i64 wadd(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) + static_cast<u64>(b)); }
+inline i64 wsub(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) - static_cast<u64>(b)); }
+inline i64 wmul(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) * static_cast<u64>(b)); }
+inline i64 unzz(u64 u) noexcept { return static_cast<i64>((u >> 1) ^ (0 - (u & 1))); }
+
+/// Rows per pass of read_into's fused decoder: its six row buffers (24 KiB) stay in L1
+/// while the planes are gathered, the predictors run and each output is written once.
+constexpr std::size_t fused_rows = 512;
+
+/// out[i] = little-endian value of byte i of each of the W planes (`stride` bytes apart).
+template <unsigned W>
+void gather_rows(std::uint8_t const* __restrict p, std::size_t stride, std::size_t len, u64* __restrict out) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  if constexpr (W >= 2) {
+    // 16 rows at a time: a byte transpose of the W planes with unpack shuffles (as
+    // year_codec.cpp's gather_planes, whose planes are exactly n bytes apart).
+    __m128i const z = _mm_setzero_si128();
+    auto ld = [&](unsigned b) {
+      return b < W ? _mm_loadu_si128(reinterpret_cast<__m128i const*>(p + std::size_t{b} * stride + i)) : z;
+    };
+    for (; i + 16 <= len; i += 16) {
+      __m128i const b0 = ld(0), b1 = ld(1), b2 = ld(2), b3 = ld(3), b4 = ld(4), b5 = ld(5), b6 = ld(6), b7 = ld(7);
+      __m128i const w01l = _mm_unpacklo_epi8(b0, b1), w01h = _mm_unpackhi_epi8(b0, b1);
+      __m128i const w23l = _mm_unpacklo_epi8(b2, b3), w23h = _mm_unpackhi_epi8(b2, b3);
+      __m128i const w45l = _mm_unpacklo_epi8(b4, b5), w45h = _mm_unpackhi_epi8(b4, b5);
+      __m128i const w67l = _mm_unpacklo_epi8(b6, b7), w67h = _mm_unpackhi_epi8(b6, b7);
+      __m128i const lo[4] = {_mm_unpacklo_epi16(w01l, w23l), _mm_unpackhi_epi16(w01l, w23l),
+                             _mm_unpacklo_epi16(w01h, w23h), _mm_unpackhi_epi16(w01h, w23h)};
+      __m128i const hi[4] = {_mm_unpacklo_epi16(w45l, w67l), _mm_unpackhi_epi16(w45l, w67l),
+                             _mm_unpacklo_epi16(w45h, w67h), _mm_unpackhi_epi16(w45h, w67h)};
+      auto* o = reinterpret_cast<__m128i*>(out + i);
+      for (unsigned q = 0; q < 4; ++q) {
+        _mm_storeu_si128(o + 2 * q, _mm_unpacklo_epi32(lo[q], hi[q]));
+        _mm_storeu_si128(o + 2 * q + 1, _mm_unpackhi_epi32(lo[q], hi[q]));
+      }
+    }
+  }
+#endif
+  for (; i < len; ++i) {
+    u64 v = 0;
+    for (unsigned b = 0; b < W; ++b) v |= static_cast<u64>(p[b * stride + i]) << (8 * b);
+    out[i] = v;
+  }
+}
+
+void gather_rows(std::uint8_t const* p, std::size_t stride, unsigned width, std::size_t len, u64* out) noexcept {
+  switch (width) {
+    case 0: std::fill_n(out, len, u64{0}); break;
+    case 1: gather_rows<1>(p, stride, len, out); break;
+    case 2: gather_rows<2>(p, stride, len, out); break;
+    case 3: gather_rows<3>(p, stride, len, out); break;
+    case 4: gather_rows<4>(p, stride, len, out); break;
+    case 5: gather_rows<5>(p, stride, len, out); break;
+    case 6: gather_rows<6>(p, stride, len, out); break;
+    case 7: gather_rows<7>(p, stride, len, out); break;
+    default: gather_rows<8>(p, stride, len, out); break;
+  }
+}
+
+/// The predictors of read_into's fused decoder on one block of rows, in place on the
+/// zigzag residuals: docs/FORMAT.md "Transforms", the arithmetic of year_codec.cpp's
+/// decode_columns for fixed-length intervals (values in reduced units).
+namespace fused {
+/// Returns the open time predicted for the row after the block. `width` 0: every
+/// residual is 0 (a gapless grid), the times are a ramp.
+i64 open_times(i64* __restrict t, std::size_t len, i64 pred, i64 step, unsigned width) noexcept {
+  if (width == 0) {
+    for (std::size_t i = 0; i < len; ++i) t[i] = wadd(pred, wmul(static_cast<i64>(i), step));
+    return wadd(pred, wmul(static_cast<i64>(len), step));
+  }
+  for (std::size_t i = 0; i < len; ++i) {
+    t[i] = wadd(pred, unzz(static_cast<u64>(t[i])));
+    pred = wadd(t[i], step);
+  }
+  return pred;
+}
+/// Returns the last close of the block.
+i64 closes(i64* __restrict x, std::size_t len, i64 prev) noexcept {
+  for (std::size_t i = 0; i < len; ++i) x[i] = prev = wadd(prev, unzz(static_cast<u64>(x[i])));
+  return prev;
+}
+/// `width` 0: every residual is 0 (regular closes; c is not read).
+void close_times(i64* __restrict c, i64 const* __restrict t, std::size_t len, i64 len1, unsigned width) noexcept {
+  if (width == 0)
+    for (std::size_t i = 0; i < len; ++i) c[i] = wadd(t[i], len1);
+  else
+    for (std::size_t i = 0; i < len; ++i) c[i] = wadd(wadd(t[i], len1), unzz(static_cast<u64>(c[i])));
+}
+/// close_before: the close of the row before the block (0 before the first row).
+void opens(i64* __restrict o, i64 const* __restrict x, std::size_t len, i64 close_before) noexcept {
+  o[0] = wadd(close_before, unzz(static_cast<u64>(o[0])));
+  for (std::size_t i = 1; i < len; ++i) o[i] = wadd(x[i - 1], unzz(static_cast<u64>(o[i])));
+}
+void highs(i64* __restrict h, i64 const* __restrict o, i64 const* __restrict x, std::size_t len) noexcept {
+  for (std::size_t i = 0; i < len; ++i) h[i] = wadd(std::max(o[i], x[i]), h[i]);
+}
+void lows(i64* __restrict l, i64 const* __restrict o, i64 const* __restrict x, std::size_t len) noexcept {
+  for (std::size_t i = 0; i < len; ++i) l[i] = wsub(std::min(o[i], x[i]), l[i]);
+}
+}  // namespace fused
+
+/// d[i] = static_cast<double>(v[i]).
+void to_double(i64 const* __restrict v, std::size_t len, double* __restrict d) noexcept {
+  // x86-64 before AVX-512 has no vector int64 -> double conversion. For |x| < 2^51, the
+  // double with the bits of x + bits(1.5 * 2^52) is exactly 1.5 * 2^52 + x (its unit in
+  // the last place is 1), so subtracting 1.5 * 2^52 gives x exactly: vector integer add,
+  // vector subtract.
+  constexpr i64 lim = i64{1} << 51;
+  i64 lo = 0, hi = 0;
+  for (std::size_t i = 0; i < len; ++i) lo = std::min(lo, v[i]), hi = std::max(hi, v[i]);
+  if (lo > -lim && hi < lim) {
+    constexpr double bias = 6755399441055744.0;  // 1.5 * 2^52
+    constexpr u64 bias_bits = 0x4338000000000000;
+    static_assert(std::bit_cast<u64>(bias) == bias_bits);
+    for (std::size_t i = 0; i < len; ++i) d[i] = std::bit_cast<double>(static_cast<u64>(v[i]) + bias_bits) - bias;
+  } else {
+    for (std::size_t i = 0; i < len; ++i) d[i] = static_cast<double>(v[i]);
+  }
+}
+
+/// memcpy for the outputs of read_into: large arrays written once and read later by the
+/// caller; non-temporal stores skip reading each line before overwriting it (fence() makes
+/// them visible to other threads).
+void put(void* dst, void const* src, std::size_t bytes) noexcept {
+#if defined(__SSE2__)
+  auto* d = static_cast<char*>(dst);
+  auto const* s = static_cast<char const*>(src);
+  std::size_t const head = std::min(bytes, static_cast<std::size_t>(-reinterpret_cast<std::uintptr_t>(d) & 15));
+  std::memcpy(d, s, head);
+  d += head, s += head, bytes -= head;
+  for (; bytes >= 16; bytes -= 16, d += 16, s += 16)
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d), _mm_loadu_si128(reinterpret_cast<__m128i const*>(s)));
+  std::memcpy(d, s, bytes);
+#else
+  std::memcpy(dst, src, bytes);
+#endif
+}
+
+void fence() noexcept {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
+/// Writes len values v[i] * mul to the target from its element `at` on.
+void emit(year_file::column_target const& t, i64 const* v, std::size_t len, i64 mul, std::size_t at) noexcept {
+  alignas(64) i64 scaled[fused_rows];
+  alignas(64) double conv[fused_rows];
+  for (std::size_t k = 0; k < len; k += fused_rows) {
+    std::size_t const m = std::min(fused_rows, len - k);
+    i64 const* src = v + k;
+    if (mul != 1) {
+      for (std::size_t i = 0; i < m; ++i) scaled[i] = wmul(src[i], mul);
+      src = scaled;
+    }
+    if (!t.i64.empty()) {
+      put(t.i64.data() + at + k, src, m * sizeof(i64));
+    } else {
+      to_double(src, m, conv);
+      put(t.f64.data() + at + k, conv, m * sizeof(double));
+    }
+  }
+}
+
+}  // namespace
+
+result<void> year_file::read_into(std::size_t first, std::size_t count, std::span<column_target const> targets) const {
+  year_header const& h = impl_->header();
+  std::size_t const n = h.rows;
+  auto bad = [&](std::string what) {
+    return error{store_errc::invalid_input, impl_->where() + ": cannot read into caller memory: " + what};
+  };
+  if (first > n || count > n - first)
+    return bad("rows from " + std::to_string(first) + " (" + std::to_string(count) + " of them) are not inside its " +
+               std::to_string(n) + " rows");
+  field_mask want;
+  for (auto const& t : targets) {
+    if (F(t.field) >= field_count) return bad("unknown field " + std::to_string(F(t.field)));
+    std::string const col = std::string(to_string(t.field));
+    if (!t.i64.empty() && !t.f64.empty()) return bad("column " + col + " has two destinations");
+    std::size_t const room = t.i64.empty() ? t.f64.size() : t.i64.size();
+    if (room != count)
+      return bad("column " + col + " has room for " + std::to_string(room) + " values, not " + std::to_string(count));
+    want = want | field_mask{t.field};
+  }
+  if (count == 0) return {};
+
+  constexpr field_mask fusable{field::open_time, field::close_time, field::open, field::high, field::low, field::close};
+  if (!has_fixed_length(h.key.interval) || (want.bits() & ~fusable.bits()) != 0) {
+    // Other columns: the whole-year decoder, then a copy (reused per thread: no zero-fill
+    // or fresh pages per call; released after a call when it grew beyond 64 MiB).
+    thread_local kline_columns k;
+    struct release_big {
+      kline_columns& c;
+      ~release_big() {
+        std::size_t bytes = 0;
+        for (auto const& col : c.cols) bytes += col.capacity() * sizeof(std::int64_t);
+        if (bytes > (std::size_t{64} << 20)) c = kline_columns{};
+      }
+    } const release{k};
+    if (auto r = read(want, k); !r) return r.error();
+    for (auto const& t : targets) emit(t, k[t.field].data() + first, count, 1, 0);
+    fence();
+    return {};
+  }
+
+  // Fused: per block of rows, gather the byte planes of every needed column, run the
+  // predictors (docs/FORMAT.md, "Transforms"; year_codec.cpp's decode_columns for
+  // fixed-length intervals) and write the requested columns straight to the targets.
+  field_mask const need = dependency_closure(want);
+  thread_local std::array<aligned_vector<u64>, field_count> scratch;  // decompressed blocks
+  struct release_big {
+    ~release_big() {
+      for (auto& s : scratch)
+        if (s.capacity() > (std::size_t{32} << 20) / 8) aligned_vector<u64>().swap(s);
+    }
+  } const release;
+  std::array<std::uint8_t const*, field_count> planes{};
+  std::array<unsigned, field_count> width{};
+  std::array<i64, field_count> mul{};
+  for (std::size_t c = 0; c < field_count; ++c) {
+    dir_entry const& d = impl_->dir[c];
+    width[c] = d.width;
+    mul[c] = d.divexp ? pow10_i64(d.divexp) : 1;
+    if (!need.has(static_cast<field>(c))) continue;
+    auto p = impl_->unpack_block(c, scratch[c]);
+    if (!p) return p.error();
+    planes[c] = *p;
+  }
+  alignas(64) i64 rows[6][fused_rows];
+  std::array<i64*, field_count> buf{};
+  buf[F(field::open_time)] = rows[0];
+  buf[F(field::close_time)] = rows[1];
+  buf[F(field::open)] = rows[2];
+  buf[F(field::high)] = rows[3];
+  buf[F(field::low)] = rows[4];
+  buf[F(field::close)] = rows[5];
+  i64 const len_ms = nominal_ms(h.key.interval);
+  i64 pred = year_start(h.key.year).ms;  // open time predicted for the next row
+  i64 close_prev = 0;                    // reduced close of the previous row
+  std::size_t const end = first + count;
+  for (std::size_t a = 0; a < end; a += fused_rows) {
+    std::size_t const len = std::min(fused_rows, end - a);
+    auto gather = [&planes, &width, &buf, n, a, len](field f) {
+      auto* const out = reinterpret_cast<u64*>(buf[F(f)]);
+      if (width[F(f)] > 0) gather_rows(planes[F(f)] + a, n, width[F(f)], len, out);
+      // Width 0: every residual is 0 (an empty payload: no plane to point into). The time
+      // predictors then do not read them.
+      else if (f != field::open_time && f != field::close_time) std::fill_n(out, len, u64{0});
+      return buf[F(f)];
+    };
+    // Columns that carry state from row to row run on every block up to `end`...
+    i64 const close_before = close_prev;
+    if (need.has(field::open_time))
+      pred = fused::open_times(gather(field::open_time), len, pred, len_ms, width[F(field::open_time)]);
+    if (need.has(field::close)) close_prev = fused::closes(gather(field::close), len, close_prev);
+    if (a + len <= first) continue;
+    // ...the others only on blocks that reach the requested rows.
+    i64 const *t = buf[F(field::open_time)], *o = buf[F(field::open)], *x = buf[F(field::close)];
+    if (need.has(field::close_time))
+      fused::close_times(gather(field::close_time), t, len, len_ms - 1, width[F(field::close_time)]);
+    if (need.has(field::open)) fused::opens(gather(field::open), x, len, close_before);
+    if (need.has(field::high)) fused::highs(gather(field::high), o, x, len);
+    if (need.has(field::low)) fused::lows(gather(field::low), o, x, len);
+    std::size_t const skip = first > a ? first - a : 0;
+    for (auto const& tg : targets) emit(tg, buf[F(tg.field)] + skip, len - skip, mul[F(tg.field)], a + skip - first);
+  }
+  fence();
   return {};
 }
 

@@ -1,10 +1,16 @@
 // Loading bars through the store: range selection on open time, --days, no-data message.
 #include "atb/engine/data.hpp"
+#include "atb/store/cache.hpp"
 #include "atb/store/year_file.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
 
 namespace {
 
@@ -172,6 +178,187 @@ TEST(EngineData, RangeAcrossYearsIsContiguousAndExact) {
       }
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+/// Random-walk candles of one interval from `start` (with a missing candle after every
+/// `gap_every`), split into year files.
+kline_columns walk(atb::interval iv, timestamp_ms start, std::size_t n, std::size_t gap_every, unsigned seed) {
+  kline_columns k;
+  std::mt19937_64 rng(seed);
+  std::int64_t px = 30'000'00000000, t = start.ms;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int64_t const o = px, c = std::max<std::int64_t>(1, o + static_cast<std::int64_t>(rng() % 2'000'001) - 1'000'000);
+    std::int64_t const close_t = next_open(iv, timestamp_ms{t}).ms - 1;
+    k[field::open_time].push_back(t);
+    k[field::open].push_back(o);
+    k[field::high].push_back(std::max(o, c) + static_cast<std::int64_t>(rng() % 1000));
+    k[field::low].push_back(std::min(o, c) - static_cast<std::int64_t>(rng() % 1000));
+    k[field::close].push_back(c);
+    k[field::volume].push_back(1'00000000);
+    k[field::close_time].push_back(close_t);
+    k[field::quote_volume].push_back(c);
+    k[field::trades].push_back(1);
+    k[field::taker_buy_base_volume].push_back(0);
+    k[field::taker_buy_quote_volume].push_back(0);
+    px = c;
+    t = close_t + 1;
+    if (gap_every && i % gap_every == gap_every - 1) t = next_open(iv, timestamp_ms{t}).ms;
+  }
+  return k;
+}
+
+void write_years(std::filesystem::path const& dir, atb::symbol const& s, atb::interval iv, kline_columns const& k) {
+  std::map<int, kline_columns> years;
+  for (std::size_t i = 0; i < k.size(); ++i) {
+    auto& y = years[year_of(k.open_time(i))];
+    y.scale = k.scale;
+    y.push_row(k, i);
+  }
+  for (auto const& [y, rows] : years) ASSERT_TRUE(store::write_year_file(dir, {s, iv, y}, rows));
+}
+
+/// load_bars against the reference: cache::load (the store's whole-column reader) and
+/// to_bar_series.
+void expect_same_as_cache_load(std::filesystem::path const& dir, atb::symbol const& s, atb::interval iv,
+                               timestamp_ms from, timestamp_ms to, field_mask fm) {
+  SCOPED_TRACE(format_utc(from) + " .. " + format_utc(to));
+  range_spec r;
+  r.start = from;
+  r.end = to;
+  auto b = load_bars(dir, s, iv, r, to_timestamp(civil_date{2030, 1, 1}), fm);
+  auto cols = store::cache(dir).load(s, iv, from, to, fm | sma_fields());
+  ASSERT_TRUE(cols) << cols.error().message;
+  if (cols->empty()) {
+    ASSERT_FALSE(b);
+    EXPECT_EQ(b.error().code, make_error_code(engine_errc::no_data));
+    return;
+  }
+  ASSERT_TRUE(b) << b.error().message;
+  bar_series const ref = to_bar_series(*cols, iv);
+  EXPECT_EQ(b->price_scale, ref.price_scale);
+  EXPECT_EQ(b->interval, iv);
+  EXPECT_TRUE(b->open_time == ref.open_time);
+  EXPECT_TRUE(b->close_time == ref.close_time);
+  EXPECT_TRUE(b->open == ref.open);
+  EXPECT_TRUE(b->close == ref.close);
+  EXPECT_TRUE(b->high == ref.high);
+  EXPECT_TRUE(b->low == ref.low);
+  for (auto const* v : {&b->open, &b->close})
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v->data()) % column_alignment, 0u);
+}
+
+TEST(EngineData, MatchesCacheLoadOnMinuteYearsWithGaps) {
+  temp_cache tc;
+  auto const sym = symbol::parse("BTCUSDT").value();
+  // 2022-12-20 .. 2024-01-10 in 1m candles with gaps: three year files, the middle one whole.
+  timestamp_ms const t0 = to_timestamp(civil_date{2022, 12, 20});
+  kline_columns const k = walk(interval::m1, t0, 60 * 24 * 385, 997, 3);
+  write_years(tc.dir, sym, interval::m1, k);
+  std::size_t const n = k.size();
+  for (field_mask fm : {sma_fields(), backtest_fields()}) {
+    expect_same_as_cache_load(tc.dir, sym, interval::m1, k.open_time(0), timestamp_ms{k.open_time(n - 1).ms + 1}, fm);
+    expect_same_as_cache_load(tc.dir, sym, interval::m1, to_timestamp(civil_date{2023, 1, 1}),
+                              to_timestamp(civil_date{2024, 1, 1}), fm);
+    expect_same_as_cache_load(tc.dir, sym, interval::m1, timestamp_ms{k.open_time(777).ms + 1}, k.open_time(n - 555), fm);
+    expect_same_as_cache_load(tc.dir, sym, interval::m1, k.open_time(12345), k.open_time(12346), fm);
+    expect_same_as_cache_load(tc.dir, sym, interval::m1, to_timestamp(civil_date{2023, 6, 1}),
+                              to_timestamp(civil_date{2023, 6, 2}), fm);
+  }
+}
+
+TEST(EngineData, MatchesCacheLoadForMonthsAndWeeks) {
+  temp_cache tc;
+  auto const sym = symbol::parse("ETHUSDT").value();
+  for (atb::interval iv : {interval::mo1, interval::w1, interval::d3}) {
+    SCOPED_TRACE(std::string(to_string(iv)));
+    timestamp_ms const t0 = next_open(iv, to_timestamp(civil_date{2017, 8, 1}));
+    kline_columns const k = walk(iv, t0, iv == interval::mo1 ? 80 : 300, 17, 4);
+    write_years(tc.dir, sym, iv, k);
+    expect_same_as_cache_load(tc.dir, sym, iv, to_timestamp(civil_date{2017, 1, 1}), to_timestamp(civil_date{2030, 1, 1}),
+                              backtest_fields());
+    expect_same_as_cache_load(tc.dir, sym, iv, to_timestamp(civil_date{2018, 3, 1}), to_timestamp(civil_date{2020, 5, 5}),
+                              sma_fields());
+  }
+}
+
+TEST(EngineData, YearsAtDifferentPriceScalesAreReconciled) {
+  temp_cache tc;
+  auto const sym = symbol::parse("XRPUSDT").value();
+  kline_columns a = walk(interval::h1, to_timestamp(civil_date{2022, 12, 1}), 24 * 31, 0, 5);
+  kline_columns b = walk(interval::h1, to_timestamp(civil_date{2023, 1, 1}), 24 * 31, 0, 6);
+  for (field f : {field::open, field::high, field::low, field::close})
+    for (auto& v : b[f]) v = v / 1'000'000 * 100;  // the same prices, to 2 decimals at scale 4
+  for (field f : {field::open, field::high, field::low, field::close}) b.scale[static_cast<std::size_t>(f)] = 4;
+  ASSERT_TRUE(store::write_year_file(tc.dir, {sym, interval::h1, 2022}, a));
+  ASSERT_TRUE(store::write_year_file(tc.dir, {sym, interval::h1, 2023}, b));
+  for (field_mask fm : {sma_fields(), backtest_fields()}) {
+    expect_same_as_cache_load(tc.dir, sym, interval::h1, to_timestamp(civil_date{2022, 1, 1}),
+                              to_timestamp(civil_date{2024, 1, 1}), fm);
+    range_spec r;
+    r.start = to_timestamp(civil_date{2022, 12, 31});
+    r.end = to_timestamp(civil_date{2023, 1, 2});
+    auto bars = load_bars(tc.dir, sym, interval::h1, r, to_timestamp(civil_date{2024, 1, 1}), fm);
+    ASSERT_TRUE(bars) << bars.error().message;
+    ASSERT_EQ(bars->size(), 48u);
+    EXPECT_DOUBLE_EQ(bars->price_scale, 1e-8);  // the finer scale
+    EXPECT_EQ(bars->close[24], static_cast<double>(b[field::close][0] * 10'000));
+    EXPECT_EQ(bars->close[23], static_cast<double>(a[field::close][a.size() - 1]));
+  }
+}
+
+TEST(EngineData, ACorruptYearFailsTheLoad) {
+  temp_cache tc;
+  auto const sym = symbol::parse("ADAUSDT").value();
+  kline_columns const k = walk(interval::h1, to_timestamp(civil_date{2020, 1, 1}), 24 * 366 * 3, 0, 7);
+  write_years(tc.dir, sym, interval::h1, k);
+  auto const path = store::year_file_path(tc.dir, {sym, interval::h1, 2021});
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // flip a byte in the middle of the close column's block (directory entry 4)
+  std::uint64_t off = 0, size = 0;
+  std::memcpy(&off, bytes.data() + 80 + 40 * 4 + 8, 8);
+  std::memcpy(&size, bytes.data() + 80 + 40 * 4 + 16, 8);
+  bytes[off + size / 2] ^= 0x10;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  range_spec r;
+  r.start = to_timestamp(civil_date{2020, 1, 1});
+  r.end = to_timestamp(civil_date{2023, 1, 1});
+  auto b = load_bars(tc.dir, sym, interval::h1, r, to_timestamp(civil_date{2024, 1, 1}));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, make_error_code(store::store_errc::checksum_mismatch)) << b.error().message;
+  EXPECT_NE(b.error().message.find(path.filename().string()), std::string::npos) << b.error().message;
+  r.end = to_timestamp(civil_date{2021, 1, 1});  // the damaged year is not read
+  EXPECT_TRUE(load_bars(tc.dir, sym, interval::h1, r, to_timestamp(civil_date{2024, 1, 1})));
+}
+
+TEST(AlignedVector, ForOverwriteIsSizedAndAlignedAndValueInitStays) {
+  auto v = aligned_vector_for_overwrite<double>(1'000'003);
+  EXPECT_EQ(v.size(), 1'000'003u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data()) % column_alignment, 0u);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+  EXPECT_EQ(v.back(), 1'000'002.0);
+  EXPECT_TRUE(aligned_vector_for_overwrite<std::int64_t>(0).empty());
+  // the ordinary ways still value-initialise (zero)
+  aligned_vector<std::int64_t> z(1000, 5);
+  z.clear();
+  z.resize(1000);
+  EXPECT_TRUE(std::all_of(z.begin(), z.end(), [](std::int64_t x) { return x == 0; }));
+  aligned_vector<double> w(777);
+  EXPECT_TRUE(std::all_of(w.begin(), w.end(), [](double x) { return x == 0.0; }));
+  aligned_vector<std::int64_t> c = aligned_vector_for_overwrite<std::int64_t>(3);
+  c = {1, 2, 3};
+  c.insert(c.end(), 2, 9);
+  EXPECT_EQ(c, (aligned_vector<std::int64_t>{1, 2, 3, 9, 9}));
 }
 
 }  // namespace

@@ -1,6 +1,12 @@
 #include "store_test_util.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
+#include <random>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace atb::store::test {
 namespace {
@@ -160,6 +166,167 @@ TEST(YearFileRoundTrip, PartialColumnDecode) {
   ASSERT_TRUE(f.read(field_mask{field::open_time, field::volume}, two));
   EXPECT_EQ(two.size(), rows.size());
   EXPECT_TRUE(two[field::open].empty());
+}
+
+// ------------------------------------------------------------------ read_into
+
+/// read_into's values for rows [first, first + count) of `fields`, as int64 and as double,
+/// checked against read() of the same file (the reference decoder).
+void expect_read_into_matches(year_file const& f, std::vector<field> const& fields, std::size_t first,
+                              std::size_t count) {
+  SCOPED_TRACE("rows " + std::to_string(first) + " + " + std::to_string(count));
+  kline_columns ref;
+  field_mask m;
+  for (field x : fields) m = m | field_mask{x};
+  ASSERT_TRUE(f.read(m, ref));
+  std::vector<aligned_vector<std::int64_t>> i64(fields.size(), aligned_vector<std::int64_t>(count, 0x5a5a));
+  std::vector<aligned_vector<double>> f64(fields.size(), aligned_vector<double>(count, -1.5));
+  std::vector<year_file::column_target> t;
+  for (std::size_t j = 0; j < fields.size(); ++j) {
+    t.push_back({fields[j], i64[j], {}});
+    t.push_back({fields[j], {}, f64[j]});
+  }
+  auto r = f.read_into(first, count, t);
+  ASSERT_TRUE(r) << r.error().message;
+  for (std::size_t j = 0; j < fields.size(); ++j) {
+    SCOPED_TRACE(std::string(to_string(fields[j])));
+    auto const& want = ref[fields[j]];
+    ASSERT_EQ(want.size(), f.header().rows);
+    for (std::size_t i = 0; i < count; ++i) {
+      ASSERT_EQ(i64[j][i], want[first + i]) << "row " << first + i;
+      ASSERT_EQ(f64[j][i], static_cast<double>(want[first + i])) << "row " << first + i;
+    }
+  }
+}
+
+/// Whole file, single rows at both ends, and ranges around the fused decoder's blocks of
+/// 512 rows.
+void expect_read_into_matches_everywhere(year_file const& f, std::vector<field> const& fields) {
+  std::size_t const n = f.header().rows;
+  expect_read_into_matches(f, fields, 0, n);
+  if (n == 0) return;
+  expect_read_into_matches(f, fields, 0, 1);
+  expect_read_into_matches(f, fields, n - 1, 1);
+  for (std::size_t first : {std::size_t{1}, std::size_t{300}, std::size_t{511}, std::size_t{512}, std::size_t{513},
+                            std::size_t{1023}, std::size_t{1500}})
+    if (first < n)
+      for (std::size_t count : {std::size_t{1}, std::size_t{2}, std::size_t{511}, std::size_t{1025}, n - first})
+        if (count <= n - first) expect_read_into_matches(f, fields, first, count);
+  expect_read_into_matches(f, fields, n, 0);
+}
+
+std::vector<field> const bar_fields{field::open_time, field::close_time, field::open, field::high, field::low,
+                                    field::close};
+
+TEST(YearFileReadInto, MatchesReadForEveryIntervalAndColumn) {
+  for (interval iv : all_intervals) {
+    SCOPED_TRACE(std::string(to_string(iv)));
+    year_key const k = key(iv, 2021);
+    kline_columns const rows = synth_year(iv, 2021, {.rows = 2100, .gap_every = 37, .irregular_every = 53, .seed = 5});
+    auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+    expect_read_into_matches_everywhere(f, bar_fields);  // the fused decoder (generic for 1M)
+    expect_read_into_matches(f, {field::volume, field::trades, field::taker_buy_quote_volume, field::close}, 0,
+                             rows.size());  // through read()
+    for (field x : bar_fields) expect_read_into_matches(f, {x}, rows.size() / 3, rows.size() / 2);
+  }
+}
+
+TEST(YearFileReadInto, GaplessYearsScalesAndDivisors) {
+  // A full gapless year of 1m candles (time residuals of width 0) with prices on a 0.01
+  // tick (scale 8: a divisor of 10^6), then the same at other scales.
+  year_key const k = key(interval::m1, 2024);
+  kline_columns const rows = synth_year(interval::m1, 2024, {.rows = 600'000});
+  ASSERT_EQ(rows.size(), 527'040u);  // 366 days
+  auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+  std::size_t const n = rows.size();
+  for (auto [first, count] : {std::pair<std::size_t, std::size_t>{0, n}, {511, 2}, {n / 2, 1000}, {n - 1, 1}}) {
+    expect_read_into_matches(f, bar_fields, first, count);
+    expect_read_into_matches(f, {field::close}, first, count);
+  }
+  for (auto [p, v, q] : {std::array<unsigned, 3>{0, 0, 0}, {2, 5, 7}, {12, 10, 18}}) {
+    SCOPED_TRACE(std::to_string(p));
+    kline_columns const r =
+        synth_year(interval::h1, 2023, {.rows = 3000, .price_scale = p, .volume_scale = v, .quote_scale = q});
+    year_key const kh = key(interval::h1, 2023);
+    auto g = year_file::from_bytes(encode_year_file(kh, r).value(), file_name(kh)).value();
+    expect_read_into_matches_everywhere(g, bar_fields);
+    EXPECT_EQ(g.scales(), r.scale);
+  }
+}
+
+TEST(YearFileReadInto, RandomAndExtremeValuesDecodeAsRead) {
+  // Invalid rows (random prices and times, int64 extremes) are stored exactly; read_into
+  // must wrap exactly as read() does. Doubles above 2^51 take the scalar conversion.
+  year_key const k = key(interval::m5, 2019);
+  kline_columns rows = synth_year(interval::m5, 2019, {.rows = 5000, .gap_every = 3});
+  std::mt19937_64 rng(11);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (field x : {field::open, field::high, field::low, field::close})
+      rows[x][i] = i % 7 == 0 ? static_cast<std::int64_t>(rng()) : static_cast<std::int64_t>(rng() % 4'000'000'000);
+    rows[field::close_time][i] = static_cast<std::int64_t>(rng());
+  }
+  rows[field::close][100] = std::numeric_limits<std::int64_t>::max();
+  rows[field::open][101] = std::numeric_limits<std::int64_t>::min();
+  rows[field::close][2000] = std::int64_t{1} << 51;
+  rows[field::close][2001] = -(std::int64_t{1} << 51);
+  rows[field::close][2002] = (std::int64_t{1} << 51) - 1;
+  auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+  kline_columns back;
+  ASSERT_TRUE(f.read(field_mask::all(), back));
+  expect_same(rows, back);
+  expect_read_into_matches_everywhere(f, bar_fields);
+}
+
+TEST(YearFileReadInto, EmptyAndOneRowYears) {
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}}) {
+    year_key const k = key(interval::h1, 2020);
+    kline_columns const rows = synth_year(interval::h1, 2020, {.rows = n});
+    auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+    expect_read_into_matches_everywhere(f, bar_fields);
+    EXPECT_FALSE(f.read_into(0, n + 1, {}));
+  }
+}
+
+TEST(YearFileReadInto, ColumnsOfWidthZero) {
+  // All prices 0 and a gapless grid with regular closes: every bar column is stored as
+  // an empty payload (no byte plane at all).
+  year_key const k = key(interval::m15, 2021);
+  kline_columns rows = synth_year(interval::m15, 2021, {.rows = 1500});
+  for (field x : {field::open, field::high, field::low, field::close})
+    std::fill(rows[x].begin(), rows[x].end(), 0);
+  auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+  expect_read_into_matches_everywhere(f, bar_fields);
+  aligned_vector<double> c(rows.size(), 1.0);
+  std::vector<year_file::column_target> const t{{field::close, {}, c}};
+  ASSERT_TRUE(f.read_into(0, rows.size(), t));
+  EXPECT_TRUE(std::all_of(c.begin(), c.end(), [](double x) { return x == 0.0; }));
+}
+
+TEST(YearFileReadInto, RejectsBadRangesAndTargets) {
+  year_key const k = key(interval::h1, 2022);
+  kline_columns const rows = synth_year(interval::h1, 2022, {.rows = 100});
+  auto f = year_file::from_bytes(encode_year_file(k, rows).value(), file_name(k)).value();
+  aligned_vector<std::int64_t> a(10, 7);
+  aligned_vector<double> d(10, 7);
+  auto invalid = [&](std::size_t first, std::size_t count, std::vector<year_file::column_target> t) {
+    auto r = f.read_into(first, count, t);
+    EXPECT_FALSE(r);
+    if (!r) {
+      EXPECT_EQ(r.error().code, make_error_code(store_errc::invalid_input));
+      EXPECT_NE(r.error().message.find(file_name(k)), std::string::npos) << r.error().message;
+    }
+    EXPECT_TRUE(std::all_of(a.begin(), a.end(), [](auto v) { return v == 7; })) << "nothing written";
+  };
+  invalid(95, 10, {{field::close, a, {}}});                               // past the last row
+  invalid(std::size_t(-1), 10, {{field::close, a, {}}});                  // first + count overflows
+  invalid(101, 0, {});
+  invalid(0, 10, {{field::close, {a.data(), 9}, {}}});                    // too small
+  invalid(0, 9, {{field::close, a, {}}});                                 // too large
+  invalid(0, 10, {{field::close, a, d}});                                 // two destinations
+  invalid(0, 10, {{field::close, {}, {}}});                               // none
+  invalid(0, 10, {{static_cast<field>(11), a, {}}});                     // unknown field
+  EXPECT_TRUE(f.read_into(90, 10, std::vector<year_file::column_target>{{field::close, a, {}}}));
+  EXPECT_EQ(a[9], rows[field::close][99]);
 }
 
 TEST(YearFileWriter, RejectsInvalidRows) {
@@ -381,6 +548,77 @@ TEST_F(YearFileDamage, InvariantViolationsAreReported) {
   }
 }
 
+TEST_F(YearFileDamage, ReadIntoVerifiesChecksumsBeforeDecoding) {
+  for (field x : {field::open_time, field::close_time, field::open, field::close, field::high, field::volume}) {
+    SCOPED_TRACE(std::string(to_string(x)));
+    auto const reg = regions_of(bytes)[3 + static_cast<std::size_t>(x)];
+    std::string b = bytes;
+    b[(reg.begin + reg.end) / 2] ^= 0x20;
+    auto f = year_file::from_bytes(b, name).value();
+    aligned_vector<double> out(rows.size());
+    std::vector<year_file::column_target> const t{{x, {}, out}};
+    auto r = f.read_into(0, rows.size(), t);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, make_error_code(store_errc::checksum_mismatch));
+    EXPECT_NE(r.error().message.find("column " + std::string(to_string(x))), std::string::npos) << r.error().message;
+  }
+  // a block whose checksum matches but that is not what the directory says: the
+  // directory's hash is recomputed over a corrupted block (a writer bug, not bit rot)
+  auto const reg = regions_of(bytes)[3 + static_cast<std::size_t>(field::close)];
+  std::string b = bytes;
+  b[reg.begin + 5] ^= 0x40;
+  std::uint64_t const h = XXH3_64bits(b.data() + reg.begin, reg.end - reg.begin);
+  std::memcpy(b.data() + 80 + 40 * static_cast<std::size_t>(field::close) + 32, &h, 8);
+  std::uint64_t const hh = XXH3_64bits(b.data(), 520);
+  std::memcpy(b.data() + 520, &hh, 8);
+  auto f = year_file::from_bytes(b, name);
+  ASSERT_TRUE(f) << f.error().message;
+  aligned_vector<double> out(rows.size());
+  std::vector<year_file::column_target> const t{{field::open, {}, out}};
+  auto r = f->read_into(0, rows.size(), t);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(store_errc::corrupt)) << r.error().message;
+}
+
+TEST_F(YearFileDamage, ReadIntoAgreesWithReadOnMutatedBlocks) {
+  // Bytes changed behind valid checksums (what a writer bug would produce) reach the
+  // decoders: read_into must fail exactly when read() fails, and agree with it otherwise.
+  std::mt19937_64 rng(21);
+  auto const regs = regions_of(bytes);
+  std::size_t agreed_ok = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::string b = bytes;
+    auto const& r = regs[3 + rng() % field_count];
+    for (int j = 0, m = 1 + static_cast<int>(rng() % 3); j < m; ++j)
+      b[r.begin + rng() % (r.end - r.begin)] ^= static_cast<char>(1u << (rng() % 8));
+    for (std::size_t c = 0; c < field_count; ++c) {
+      std::uint64_t off = 0, cs = 0;
+      std::memcpy(&off, b.data() + 80 + 40 * c + 8, 8);
+      std::memcpy(&cs, b.data() + 80 + 40 * c + 16, 8);
+      std::uint64_t const h = XXH3_64bits(b.data() + off, cs);
+      std::memcpy(b.data() + 80 + 40 * c + 32, &h, 8);
+    }
+    std::uint64_t const hh = XXH3_64bits(b.data(), 520);
+    std::memcpy(b.data() + 520, &hh, 8);
+    auto f = year_file::from_bytes(b, name);
+    ASSERT_TRUE(f) << f.error().message;
+    kline_columns ref;
+    bool const ok = static_cast<bool>(f->read(field_mask{field::open_time, field::close_time, field::open, field::high,
+                                                         field::low, field::close},
+                                              ref));
+    std::vector<aligned_vector<std::int64_t>> out(bar_fields.size(), aligned_vector<std::int64_t>(rows.size()));
+    std::vector<year_file::column_target> t;
+    for (std::size_t j = 0; j < bar_fields.size(); ++j) t.push_back({bar_fields[j], out[j], {}});
+    auto r2 = f->read_into(0, rows.size(), t);
+    ASSERT_EQ(static_cast<bool>(r2), ok) << "round " << round << ": " << (r2 ? "" : r2.error().message);
+    if (!ok) continue;
+    ++agreed_ok;
+    for (std::size_t j = 0; j < bar_fields.size(); ++j)
+      ASSERT_TRUE(out[j] == ref[bar_fields[j]]) << "round " << round << " " << to_string(bar_fields[j]);
+  }
+  EXPECT_GT(agreed_ok, 0u);
+}
+
 // ------------------------------------------------------------------ real data
 
 TEST(YearFileSharedData, EveryKlinesCsvRoundTripsThroughYearFiles) {
@@ -407,6 +645,8 @@ TEST(YearFileSharedData, EveryKlinesCsvRoundTripsThroughYearFiles) {
       expect_same(rows, back);
       auto v = f->verify();
       ASSERT_TRUE(v) << v.error().message;
+      expect_read_into_matches(*f, bar_fields, 0, rows.size());
+      expect_read_into_matches(*f, bar_fields, rows.size() / 3, rows.size() / 2);
       ++files;
       rows_total += rows.size();
     }

@@ -6,9 +6,11 @@
 #include "atb/core/kline.hpp"
 #include "atb/store/errors.hpp"
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +92,29 @@ class year_file {
   /// Decodes the requested columns into `out` (cleared first; other columns left empty,
   /// scales set). Every block read is checksum-verified before decompression.
   result<void> read(field_mask fields, kline_columns& out) const;
+
+  /// Decimal scale of each column as stored (what read() puts into kline_columns::scale).
+  std::array<std::uint8_t, field_count> const& scales() const noexcept;
+
+  /// One destination of read_into(): the values of `field` for the rows asked for, either
+  /// as the int64 values read() gives (ms, trade counts, fixed-point mantissas) or as
+  /// those values converted to double (static_cast<double>: exact below 2^53).
+  struct column_target {
+    atb::field field = atb::field::close;
+    std::span<std::int64_t> i64;  ///< exactly one of i64 and f64 is non-empty,
+    std::span<double> f64;        ///< and it holds exactly `count` values
+  };
+  /// Decodes rows [first, first + count) of the targets' columns straight into caller
+  /// memory, without building columns of the whole year first: for the times and prices
+  /// of fixed-length intervals (the backtest columns), byte planes, predictor and
+  /// conversion run in one pass over small blocks of rows; other columns go through
+  /// read(). Values are identical to read()'s (tests/store/year_file_test.cpp checks it).
+  /// Every block read is checksum-verified before decompression, as in read().
+  /// Errors: store_errc::invalid_input when [first, first + count) is not inside
+  /// [0, header().rows) or a target has no, two or a wrongly sized destination (nothing
+  /// written); the errors of read() (targets may then be partly written).
+  /// Thread-safe like read(); the caller may let threads fill disjoint rows of one array.
+  result<void> read_into(std::size_t first, std::size_t count, std::span<column_target const> targets) const;
 
   /// Full check as atb-verify does it: every checksum, decompression, the file name
   /// against the header key, and row invariants. `gaps` receives the number of missing
