@@ -332,7 +332,12 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   while (i < b1) scalar(i++);
 }
 
-ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
+/// The trades of one block from its target bits: entries and exits at the opens, runs of
+/// a held position handed to `interior(x, y)` (the ISA-specific returns and drawdown of
+/// bars [x, y)). Always inlined into its ISA-specific callers, so `interior` inlines too.
+template <class Interior>
+__attribute__((always_inline)) inline void process_block_with(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0,
+                                                              std::size_t b1, Interior&& interior) {
   std::size_t const len = b1 - b0;
   std::uint64_t pb[words];
   for (std::size_t w = 0; w < words; ++w) pb[w] = (tb[w] << 1) | (w == 0 ? std::uint64_t{k.last_t} : tb[w - 1] >> 63);
@@ -371,7 +376,7 @@ ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, st
       q = e + 1;
     } else {
       std::size_t const e = find(q, false);
-      long_interior_direct(k, cx, b0 + q, b0 + e);
+      interior(b0 + q, b0 + e);
       if (e >= len) break;
       std::size_t const j = b0 + e;
       double const prev = k.qty * cx.c[j - 1];
@@ -381,6 +386,10 @@ ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, st
       q = e + 1;
     }
   }
+}
+
+ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
+  process_block_with(k, cx, tb, b0, b1, [&](std::size_t x, std::size_t y) ATB_AVX2 { long_interior_direct(k, cx, x, y); });
 }
 
 // ---- AVX-512 single run -------------------------------------------------------------
@@ -535,54 +544,7 @@ ATB_AVX512 inline void long_interior_512(combo& k, ctx const& cx, std::size_t x,
 
 ATB_AVX512 void process_block_512(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1,
                                   ret_acc512& acc) {
-  std::size_t const len = b1 - b0;
-  std::uint64_t pb[words];
-  for (std::size_t w = 0; w < words; ++w) pb[w] = (tb[w] << 1) | (w == 0 ? std::uint64_t{k.last_t} : tb[w - 1] >> 63);
-  k.last_t = (tb[(len - 1) >> 6] >> ((len - 1) & 63)) & 1u;
-  for (std::size_t w = 0; w * 64 < len; ++w) {
-    std::uint64_t v = pb[w];
-    if ((w + 1) * 64 > len) v &= (std::uint64_t{1} << (len - w * 64)) - 1;
-    k.sums.exposed_bars += static_cast<std::size_t>(std::popcount(v));
-  }
-  auto find = [&](std::size_t from, bool want_set) -> std::size_t {  // first q >= from with bit == want_set
-    std::size_t w = from >> 6;
-    if (w >= words || from >= len) return len;
-    std::uint64_t v = want_set ? pb[w] : ~pb[w];
-    v &= ~std::uint64_t{0} << (from & 63);
-    while (v == 0) {
-      if (++w >= words) return len;
-      v = want_set ? pb[w] : ~pb[w];
-    }
-    return std::min(len, w * 64 + static_cast<std::size_t>(std::countr_zero(v)));
-  };
-  std::size_t q = 0;
-  while (q < len) {
-    if (k.pos == 0) {
-      std::size_t const e = find(q, true);
-      if (e >= len) break;
-      std::size_t const j = b0 + e;  // enter at open j (j >= 1: t_{-1} is 0)
-      k.entry_value = k.cash;
-      k.entry_price = cx.o[j] * cx.buy_mul;
-      k.qty = k.cash / (k.entry_price * (1.0 + cx.fee));
-      k.cash = 0;
-      k.pos = 1;
-      k.entry_bar = j;
-      double const eq = k.qty * cx.c[j];
-      add_r(k, eq / k.entry_value - 1.0);
-      dd_point(k, eq);
-      q = e + 1;
-    } else {
-      std::size_t const e = find(q, false);
-      long_interior_512(k, cx, b0 + q, b0 + e, acc);
-      if (e >= len) break;
-      std::size_t const j = b0 + e;
-      double const prev = k.qty * cx.c[j - 1];
-      close_long(k, cx, cx.o[j], j, exit_reason::signal);
-      add_r(k, k.cash / prev - 1.0);
-      dd_point(k, k.cash);
-      q = e + 1;
-    }
-  }
+  process_block_with(k, cx, tb, b0, b1, [&](std::size_t x, std::size_t y) ATB_AVX512 { long_interior_512(k, cx, x, y, acc); });
 }
 
 ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const& opt) {
