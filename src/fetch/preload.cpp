@@ -270,8 +270,8 @@ kline_columns unite(kline_columns const& a, kline_columns const& b) {
 
 class engine {
  public:
-  engine(preload_options const& o, asio::io_context& ioc, asio::thread_pool& pool)
-      : opt_(o), ioc_(ioc), pool_(pool), limiter_(binance_default_limits(), o.weight_share),
+  engine(preload_options const& o, asio::io_context& ioc, asio::thread_pool& pool, asio::thread_pool& parse_pool)
+      : opt_(o), ioc_(ioc), pool_(pool), parse_pool_(parse_pool), limiter_(binance_default_limits(), o.weight_share),
         t0_(std::chrono::steady_clock::now()), rng_(std::random_device{}()) {}
 
   preload_summary summary;
@@ -291,7 +291,8 @@ class engine {
  private:
   preload_options const& opt_;
   asio::io_context& ioc_;
-  asio::thread_pool& pool_;
+  asio::thread_pool& pool_;        // year writes: encode, then fsync (blocks on the disk)
+  asio::thread_pool& parse_pool_;  // klines pages: CPU only, never held up by an fsync
   std::unique_ptr<http_client> http_;
   weight_limiter limiter_;
   std::chrono::steady_clock::time_point t0_;
@@ -414,14 +415,15 @@ class engine {
         observe_headers(*r);
         unsigned const st = r->status;
         if (st == 200) {
-          // A klines page is parsed on the pool, next to the year writes, so that this
-          // thread only moves bytes: on two cores, network I/O, parsing, compression
-          // and (when local) the server overlap instead of queueing on one thread.
+          // A klines page is parsed on its own pool (not the writers', whose threads
+          // wait in fsync), so that this thread only moves bytes: on two cores, network
+          // I/O, parsing, compression and (when local) the server overlap instead of
+          // queueing on one thread.
           // (No co_await inside ?: — g++ 12 destroys such temporaries twice.)
           result<void> ok;
           if (klines) {
             auto task = parse_on_pool(on_ok, r->body);
-            ok = co_await asio::co_spawn(pool_.get_executor(), std::move(task), asio::use_awaitable);
+            ok = co_await asio::co_spawn(parse_pool_.get_executor(), std::move(task), asio::use_awaitable);
           } else {
             ok = on_ok(r->body);
           }
@@ -907,12 +909,13 @@ result<preload_summary> run_preload(preload_options const& opt) {
     return atb::error{fetch_errc::invalid_url, "--weight-share must be in (0, 1], e.g. 0.95."};
   auto const t0 = std::chrono::steady_clock::now();
   asio::io_context ioc(1);
-  asio::thread_pool pool(2);
-  engine e(opt, ioc, pool);
+  asio::thread_pool pool(2), parse_pool(2);
+  engine e(opt, ioc, pool, parse_pool);
   std::exception_ptr crash;
   asio::co_spawn(ioc, e.run(), [&](std::exception_ptr ex) { crash = ex; });
   ioc.run();
   pool.join();
+  parse_pool.join();
   if (crash) std::rethrow_exception(crash);
   e.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   e.finish_rate_stats();
