@@ -80,14 +80,14 @@ constexpr field volume_group[] = {field::volume, field::taker_buy_base_volume};
 constexpr field quote_group[] = {field::quote_volume, field::taker_buy_quote_volume};
 
 template <unsigned W>
-void gather(std::uint8_t const* __restrict p, std::size_t n, u64* __restrict out) noexcept {
+void gather(std::uint8_t const* __restrict p, std::size_t stride, std::size_t n, u64* __restrict out) noexcept {
   std::size_t i = 0;
 #if defined(__SSE2__)
   if constexpr (W >= 2) {
     // 16 rows at a time: a byte transpose of the W planes with unpack shuffles.
     __m128i const z = _mm_setzero_si128();
     auto ld = [&](unsigned b) {
-      return b < W ? _mm_loadu_si128(reinterpret_cast<__m128i const*>(p + std::size_t{b} * n + i)) : z;
+      return b < W ? _mm_loadu_si128(reinterpret_cast<__m128i const*>(p + std::size_t{b} * stride + i)) : z;
     };
     for (; i + 16 <= n; i += 16) {
       __m128i const b0 = ld(0), b1 = ld(1), b2 = ld(2), b3 = ld(3), b4 = ld(4), b5 = ld(5), b6 = ld(6), b7 = ld(7);
@@ -109,7 +109,7 @@ void gather(std::uint8_t const* __restrict p, std::size_t n, u64* __restrict out
 #endif
   for (; i < n; ++i) {
     u64 v = 0;
-    for (unsigned b = 0; b < W; ++b) v |= static_cast<u64>(p[b * n + i]) << (8 * b);
+    for (unsigned b = 0; b < W; ++b) v |= static_cast<u64>(p[b * stride + i]) << (8 * b);
     out[i] = v;
   }
 }
@@ -248,18 +248,22 @@ field_mask dependency_closure(field_mask m) noexcept {
   return field_mask{b};
 }
 
-void gather_planes(std::uint8_t const* p, std::size_t n, unsigned width, std::uint64_t* out) noexcept {
+void gather_planes(std::uint8_t const* p, std::size_t stride, unsigned width, std::size_t n, std::uint64_t* out) noexcept {
   switch (width) {
     case 0: std::fill(out, out + n, u64{0}); break;
-    case 1: gather<1>(p, n, out); break;
-    case 2: gather<2>(p, n, out); break;
-    case 3: gather<3>(p, n, out); break;
-    case 4: gather<4>(p, n, out); break;
-    case 5: gather<5>(p, n, out); break;
-    case 6: gather<6>(p, n, out); break;
-    case 7: gather<7>(p, n, out); break;
-    default: gather<8>(p, n, out); break;
+    case 1: gather<1>(p, stride, n, out); break;
+    case 2: gather<2>(p, stride, n, out); break;
+    case 3: gather<3>(p, stride, n, out); break;
+    case 4: gather<4>(p, stride, n, out); break;
+    case 5: gather<5>(p, stride, n, out); break;
+    case 6: gather<6>(p, stride, n, out); break;
+    case 7: gather<7>(p, stride, n, out); break;
+    default: gather<8>(p, stride, n, out); break;
   }
+}
+
+void gather_planes(std::uint8_t const* p, std::size_t n, unsigned width, std::uint64_t* out) noexcept {
+  gather_planes(p, n, width, n, out);
 }
 
 void decode_columns(year_key const& k, std::array<dir_entry, field_count> const& dir, field_mask need,

@@ -47,6 +47,9 @@ bool same_group_divexp(std::array<dir_entry, field_count> const& dir) noexcept;
 field_mask dependency_closure(field_mask fields) noexcept;
 /// out[i] = little-endian value of byte planes (width 0..8) of n values.
 void gather_planes(std::uint8_t const* planes, std::size_t n, unsigned width, std::uint64_t* out) noexcept;
+/// The same for n values of planes `stride` bytes apart (a slice of longer planes).
+void gather_planes(std::uint8_t const* planes, std::size_t stride, unsigned width, std::size_t n,
+                   std::uint64_t* out) noexcept;
 /// Turns the zigzag residuals in out.cols (for every field in `need`) into values.
 /// Total for any input: garbage in gives garbage out, never undefined behaviour.
 void decode_columns(year_key const& k, std::array<dir_entry, field_count> const& dir, field_mask need,

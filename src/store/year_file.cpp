@@ -535,58 +535,26 @@ inline i64 unzz(u64 u) noexcept { return static_cast<i64>((u >> 1) ^ (0 - (u & 1
 
 /// Rows per pass of read_into's fused decoder: its six row buffers (24 KiB) stay in L1
 /// while the planes are gathered, the predictors run and each output is written once.
+/// Per-thread decode scratch for verify() and read_into()'s fallback: a fresh
+/// kline_columns would zero-fill (and page-fault) every column before the decoder
+/// overwrites it. Released when the guard ends if it grew beyond 64 MiB. Not nested.
+struct scratch_columns {
+  kline_columns& cols = local();
+  scratch_columns() = default;
+  scratch_columns(scratch_columns const&) = delete;
+  scratch_columns& operator=(scratch_columns const&) = delete;
+  ~scratch_columns() {
+    std::size_t bytes = 0;
+    for (auto const& col : cols.cols) bytes += col.capacity() * sizeof(std::int64_t);
+    if (bytes > (std::size_t{64} << 20)) cols = kline_columns{};
+  }
+  static kline_columns& local() {
+    thread_local kline_columns k;
+    return k;
+  }
+};
+
 constexpr std::size_t fused_rows = 512;
-
-/// out[i] = little-endian value of byte i of each of the W planes (`stride` bytes apart).
-template <unsigned W>
-void gather_rows(std::uint8_t const* __restrict p, std::size_t stride, std::size_t len, u64* __restrict out) noexcept {
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  if constexpr (W >= 2) {
-    // 16 rows at a time: a byte transpose of the W planes with unpack shuffles (as
-    // year_codec.cpp's gather_planes, whose planes are exactly n bytes apart).
-    __m128i const z = _mm_setzero_si128();
-    auto ld = [&](unsigned b) {
-      return b < W ? _mm_loadu_si128(reinterpret_cast<__m128i const*>(p + std::size_t{b} * stride + i)) : z;
-    };
-    for (; i + 16 <= len; i += 16) {
-      __m128i const b0 = ld(0), b1 = ld(1), b2 = ld(2), b3 = ld(3), b4 = ld(4), b5 = ld(5), b6 = ld(6), b7 = ld(7);
-      __m128i const w01l = _mm_unpacklo_epi8(b0, b1), w01h = _mm_unpackhi_epi8(b0, b1);
-      __m128i const w23l = _mm_unpacklo_epi8(b2, b3), w23h = _mm_unpackhi_epi8(b2, b3);
-      __m128i const w45l = _mm_unpacklo_epi8(b4, b5), w45h = _mm_unpackhi_epi8(b4, b5);
-      __m128i const w67l = _mm_unpacklo_epi8(b6, b7), w67h = _mm_unpackhi_epi8(b6, b7);
-      __m128i const lo[4] = {_mm_unpacklo_epi16(w01l, w23l), _mm_unpackhi_epi16(w01l, w23l),
-                             _mm_unpacklo_epi16(w01h, w23h), _mm_unpackhi_epi16(w01h, w23h)};
-      __m128i const hi[4] = {_mm_unpacklo_epi16(w45l, w67l), _mm_unpackhi_epi16(w45l, w67l),
-                             _mm_unpacklo_epi16(w45h, w67h), _mm_unpackhi_epi16(w45h, w67h)};
-      auto* o = reinterpret_cast<__m128i*>(out + i);
-      for (unsigned q = 0; q < 4; ++q) {
-        _mm_storeu_si128(o + 2 * q, _mm_unpacklo_epi32(lo[q], hi[q]));
-        _mm_storeu_si128(o + 2 * q + 1, _mm_unpackhi_epi32(lo[q], hi[q]));
-      }
-    }
-  }
-#endif
-  for (; i < len; ++i) {
-    u64 v = 0;
-    for (unsigned b = 0; b < W; ++b) v |= static_cast<u64>(p[b * stride + i]) << (8 * b);
-    out[i] = v;
-  }
-}
-
-void gather_rows(std::uint8_t const* p, std::size_t stride, unsigned width, std::size_t len, u64* out) noexcept {
-  switch (width) {
-    case 0: std::fill_n(out, len, u64{0}); break;
-    case 1: gather_rows<1>(p, stride, len, out); break;
-    case 2: gather_rows<2>(p, stride, len, out); break;
-    case 3: gather_rows<3>(p, stride, len, out); break;
-    case 4: gather_rows<4>(p, stride, len, out); break;
-    case 5: gather_rows<5>(p, stride, len, out); break;
-    case 6: gather_rows<6>(p, stride, len, out); break;
-    case 7: gather_rows<7>(p, stride, len, out); break;
-    default: gather_rows<8>(p, stride, len, out); break;
-  }
-}
 
 /// The predictors of read_into's fused decoder on one block of rows, in place on the
 /// zigzag residuals: docs/FORMAT.md "Transforms", the arithmetic of year_codec.cpp's
@@ -718,17 +686,9 @@ result<void> year_file::read_into(std::size_t first, std::size_t count, std::spa
 
   constexpr field_mask fusable{field::open_time, field::close_time, field::open, field::high, field::low, field::close};
   if (!has_fixed_length(h.key.interval) || (want.bits() & ~fusable.bits()) != 0) {
-    // Other columns: the whole-year decoder, then a copy (reused per thread: no zero-fill
-    // or fresh pages per call; released after a call when it grew beyond 64 MiB).
-    thread_local kline_columns k;
-    struct release_big {
-      kline_columns& c;
-      ~release_big() {
-        std::size_t bytes = 0;
-        for (auto const& col : c.cols) bytes += col.capacity() * sizeof(std::int64_t);
-        if (bytes > (std::size_t{64} << 20)) c = kline_columns{};
-      }
-    } const release{k};
+    // Other columns: the whole-year decoder into per-thread scratch, then a copy.
+    scratch_columns const scratch;
+    kline_columns& k = scratch.cols;
     if (auto r = read(want, k); !r) return r.error();
     for (auto const& t : targets) emit(t, k[t.field].data() + first, count, 1, 0);
     fence();
@@ -774,7 +734,7 @@ result<void> year_file::read_into(std::size_t first, std::size_t count, std::spa
     std::size_t const len = std::min(fused_rows, end - a);
     auto gather = [&planes, &width, &buf, n, a, len](field f) {
       auto* const out = reinterpret_cast<u64*>(buf[F(f)]);
-      if (width[F(f)] > 0) gather_rows(planes[F(f)] + a, n, width[F(f)], len, out);
+      if (width[F(f)] > 0) gather_planes(planes[F(f)] + a, n, width[F(f)], len, out);
       // Width 0: every residual is 0 (an empty payload: no plane to point into). The time
       // predictors then do not read them.
       else if (f != field::open_time && f != field::close_time) std::fill_n(out, len, u64{0});
@@ -819,17 +779,8 @@ result<year_file::verify_report> year_file::verify() const {
   if (impl_->path.filename() != expected_name)
     return error{store_errc::name_mismatch, w + ": the header says " + key_string(h.key) + ", whose file name is " +
                                                 expected_name + "; rename or remove the file"};
-  // Reused per thread: a fresh kline_columns would zero-fill (and page-fault) every column
-  // before the decoder overwrites it; released after a call when it grew beyond 64 MiB.
-  thread_local kline_columns k;
-  struct release_big {
-    kline_columns& c;
-    ~release_big() {
-      std::size_t bytes = 0;
-      for (auto const& col : c.cols) bytes += col.capacity() * sizeof(std::int64_t);
-      if (bytes > (std::size_t{64} << 20)) c = kline_columns{};
-    }
-  } const release{k};
+  scratch_columns const scratch;
+  kline_columns& k = scratch.cols;
   if (auto r = read(field_mask::all(), k); !r) return r.error();
   std::size_t const n = h.rows;
   rep.decoded_bytes = static_cast<std::uint64_t>(n) * field_count * sizeof(std::int64_t);
