@@ -1,5 +1,6 @@
 // Engine throughput on >= 5M bars (release preset):
 //   BM_Engine_SmaCrossBacktest   full sma_cross backtest (fills, fees, equity, drawdown, metrics), fast path
+//   BM_Engine_SmaCrossPairs      the same on 500k bars for several (fast, slow): per-trade costs
 //   BM_Engine_SmaCrossSimulate   same result through compute_targets + the reference simulator
 //   BM_Engine_SmaSweep           fast=5:50:5 x slow=20:200:10 (174 valid pairs), one thread; items = bars x pairs
 //   BM_Engine_SmaColdStart1m10y  open the year files of a synthetic 10-year 1m cache, decode the needed
@@ -71,6 +72,24 @@ void BM_Engine_SmaCrossBacktest(benchmark::State& st) {
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size() * sizeof(double)));
 }
 BENCHMARK(BM_Engine_SmaCrossBacktest)->Unit(benchmark::kMillisecond)->Arg(5'000'000)->Arg(500'000);
+
+// Arg = fast, slow on the first 500k bars: how the speed depends on the number of trades
+// (2/3 trades every ~5 bars, 200/1000 every ~1500) and on the exactness bound of the
+// running-difference signal (2·fast·slow·max close < 2^53 holds for 10/50 here, not for 50/200).
+void BM_Engine_SmaCrossPairs(benchmark::State& st) {
+  bar_series b = synthetic();
+  b.slice(0, 500000);
+  exec_options const o;
+  std::size_t trades = 0;
+  for (auto _ : st) {
+    auto m = run_sma_cross_fast(b, {static_cast<std::uint32_t>(st.range(0)), static_cast<std::uint32_t>(st.range(1))}, o);
+    benchmark::DoNotOptimize(m);
+    trades = m.trades;
+  }
+  st.counters["trades"] = static_cast<double>(trades);
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size()));
+}
+BENCHMARK(BM_Engine_SmaCrossPairs)->Unit(benchmark::kMillisecond)->Args({2,3})->Args({5,20})->Args({10,50})->Args({50,200})->Args({200,1000});
 
 void BM_Engine_SmaCrossSimulate(benchmark::State& st) {
   auto const& b = synthetic();

@@ -3,6 +3,7 @@
 #include "atb/engine/strategy.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -392,6 +393,23 @@ ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, st
   process_block_with(k, cx, tb, b0, b1, [&](std::size_t x, std::size_t y) ATB_AVX2 { long_interior_direct(k, cx, x, y); });
 }
 
+/// Positions of the set bits of t, plus base, into out (which has 16 slots of slack);
+/// returns their number. Eight slots are written unconditionally (no branch per bit).
+ATB_AVX2 inline std::size_t flatten_bits(std::uint64_t t, std::uint32_t base, std::uint16_t* out) {
+  auto const cnt = static_cast<std::size_t>(std::popcount(t));
+  for (int i = 0; i < 8; ++i) {
+    out[i] = static_cast<std::uint16_t>(base + static_cast<std::uint32_t>(std::countr_zero(t)));
+    t &= t - 1;
+  }
+  if (cnt > 8) {
+    for (std::size_t i = 8; t; ++i) {
+      out[i] = static_cast<std::uint16_t>(base + static_cast<std::uint32_t>(std::countr_zero(t)));
+      t &= t - 1;
+    }
+  }
+  return cnt;
+}
+
 // ---- AVX-512 single run -------------------------------------------------------------
 
 template <int K>
@@ -443,8 +461,6 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
     for (; i < iend; i += 64) {
       std::uint64_t acc = 0;
       for (unsigned u = 0; u < 64; u += 16) {
-        _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);  // next block's closes
-        _mm_prefetch(reinterpret_cast<char const*>(c + i + u + 8 + block), _MM_HINT_T0);
         __m512d const inc1 = inc(i + u), inc2 = inc(i + u + 8);
         __m512d const t1 = bcast7(inc1);
         unsigned const m1 = _mm512_cmp_pd_mask(_mm512_add_pd(inc1, vd), zero, _CMP_GT_OQ);
@@ -475,10 +491,7 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
   };
   for (; i + 64 <= b1; i += 64) {
     std::uint64_t acc = 0;
-    for (unsigned u = 0; u < 64; u += 8) {
-      _mm_prefetch(reinterpret_cast<char const*>(c + i + u + block), _MM_HINT_T0);
-      acc |= step(i + u) << u;
-    }
+    for (unsigned u = 0; u < 64; u += 8) acc |= step(i + u) << u;
     bits[(i - b0) >> 6] = acc;
   }
   for (; i + 8 <= b1; i += 8) bits[(i - b0) >> 6] |= step(i) << ((i - b0) & 63);
@@ -486,11 +499,6 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
   cs = _mm512_cvtsd_f64(vcs);
   while (i < b1) scalar(i++);
 }
-
-/// Vector accumulators of the per-bar returns of long runs (single run, AVX-512).
-struct ret_acc512 {
-  __m512d s1, s2, s3;
-};
 
 /// r = (cur − prv) · (1/prv): the difference is exact (integer mantissas), the reciprocal
 /// from rcp14 and two Newton steps (relative error ~2^-52 instead of a vdivpd per 8 bars).
@@ -502,49 +510,146 @@ ATB_AVX512 inline __m512d returns8(__m512d cur, __m512d prv) {
   return _mm512_mul_pd(_mm512_sub_pd(cur, prv), y);
 }
 
-/// long_interior_direct for AVX-512: the returns of [x, y) into acc; one drawdown test
-/// per piece of at most 256 bars (masked tail, no reads past y), bar by bar only when the
-/// piece could set a new maximum drawdown.
-ATB_AVX512 inline void long_interior_512(combo& k, ctx const& cx, std::size_t x, std::size_t y, ret_acc512& acc) {
-  double const* c = cx.c;
-  double const q = k.qty;
-  __m512d const zero = _mm512_setzero_pd();
-  __m512d const inf = _mm512_set1_pd(std::numeric_limits<double>::infinity());
-  for (std::size_t j0 = x; j0 < y;) {
-    std::size_t const j1 = std::min(y, j0 + 256);
-    __m512d mn = inf, mx = _mm512_sub_pd(zero, inf);
-    std::size_t j = j0;
-    for (; j + 8 <= j1; j += 8) {
-      __m512d const cur = _mm512_loadu_pd(c + j);
-      __m512d const r = returns8(cur, _mm512_loadu_pd(c + j - 1));
-      __m512d const ng = _mm512_min_pd(r, zero);
-      acc.s1 = _mm512_add_pd(acc.s1, r);
-      acc.s2 = _mm512_fmadd_pd(r, r, acc.s2);
-      acc.s3 = _mm512_fmadd_pd(ng, ng, acc.s3);
-      mn = _mm512_min_pd(mn, cur);
-      mx = _mm512_max_pd(mx, cur);
-    }
-    if (j < j1) {
-      __mmask8 const m = static_cast<__mmask8>((1u << (j1 - j)) - 1);
-      __m512d const cur = _mm512_maskz_loadu_pd(m, c + j);
-      __m512d const prv = _mm512_mask_loadu_pd(_mm512_set1_pd(1.0), m, c + j - 1);
-      __m512d const r = _mm512_maskz_mov_pd(m, returns8(cur, prv));
-      __m512d const ng = _mm512_min_pd(r, zero);
-      acc.s1 = _mm512_add_pd(acc.s1, r);
-      acc.s2 = _mm512_fmadd_pd(r, r, acc.s2);
-      acc.s3 = _mm512_fmadd_pd(ng, ng, acc.s3);
-      mn = _mm512_mask_min_pd(mn, m, mn, cur);
-      mx = _mm512_mask_max_pd(mx, m, mx, cur);
-    }
-    if (!dd_piece(k, q * _mm512_reduce_min_pd(mn), q * _mm512_reduce_max_pd(mx)))
-      for (std::size_t u = j0; u < j1; ++u) dd_point(k, q * c[u]);
-    j0 = j1;
+/// Byte l of seg_lut[b]: popcount(b & ((2 << l) − 1)), the number of position changes
+/// among 8 bars up to and including bar l, i.e. the segment (run of constant position)
+/// bar l belongs to, counted from the segment of the bar before them.
+constexpr std::array<std::uint64_t, 256> seg_lut = [] {
+  std::array<std::uint64_t, 256> t{};
+  for (unsigned b = 0; b < 256; ++b)
+    for (unsigned l = 0; l < 8; ++l)
+      t[b] |= static_cast<std::uint64_t>(std::popcount(b & ((2u << l) - 1))) << (8 * l);
+  return t;
+}();
+
+/// Vector state of the per-bar equity pass (single run, AVX-512).
+struct eq_acc512 {
+  __m512d s1, s2, s3;  ///< sums of r, r², min(r, 0)² per lane
+  __m512d prev;        ///< lane 7: equity at the close of the last bar done
+};
+
+/// One block of a single run, in two passes with no per-bar branch:
+/// 1. the position changes are flattened into a list and applied in order (fills at the
+///    opens, cash and quantity exactly as the reference simulator computes them), which
+///    gives each segment of constant position its equity line e = m·close + a (m = the
+///    quantity when long, else 0; a = the cash when flat, else 0);
+/// 2. per 8 bars, each bar's segment comes from a 256-entry table of the change bits and
+///    two permutes; then equity, the per-bar return e/e_prev − 1 (exact differences, 1/e
+///    by rcp14 and Newton), and the min/max of each 64 bars' equity, which settle the
+///    drawdown of the 64 bars in O(1) unless they may set a new maximum drawdown (then bar
+///    by bar, as the reference does).
+/// The position changes of one block: bit q of tr is set when the position during bar
+/// b0+q differs from the one during the bar before; ev lists those q (with 64 slots of slack).
+struct block_events {
+  alignas(64) std::uint64_t tr[words];
+  alignas(64) std::uint16_t ev[block + 64];
+  std::size_t n = 0;
+};
+
+/// Position changes from target bits: the position during a bar is the target of the bar
+/// before. carry_t: the target of the bar before the block; carry_p: the position during
+/// it. Returns the number of bars held.
+ATB_AVX2 inline std::size_t block_changes(std::uint64_t const* tb, std::size_t len, std::uint64_t& carry_t,
+                                          std::uint64_t& carry_p, block_events& be) {
+  std::size_t const nw = (len + 63) / 64;
+  std::size_t exposed = 0;
+  be.n = 0;
+  for (std::size_t w = 0; w < nw; ++w) {
+    std::uint64_t const keep =
+        (w + 1 == nw && (len & 63)) ? (std::uint64_t{1} << (len & 63)) - 1 : ~std::uint64_t{0};
+    std::uint64_t const p = ((tb[w] << 1) | carry_t) & keep;
+    exposed += static_cast<std::size_t>(std::popcount(p));
+    be.tr[w] = (p ^ ((p << 1) | carry_p)) & keep;
+    be.n += flatten_bits(be.tr[w], static_cast<std::uint32_t>(w * 64), be.ev + be.n);
+    carry_t = tb[w] >> 63;
+    carry_p = p >> 63;
   }
+  return exposed;  // (only the last block has a partial word: its carries are not used)
 }
 
-ATB_AVX512 void process_block_512(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1,
-                                  ret_acc512& acc) {
-  process_block_with(k, cx, tb, b0, b1, [&](std::size_t x, std::size_t y) ATB_AVX512 { long_interior_512(k, cx, x, y, acc); });
+ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& be, std::size_t b0, std::size_t b1,
+                                  eq_acc512& q) {
+  std::size_t const len = b1 - b0, nw = (len + 63) / 64;
+  std::uint64_t const* tr = be.tr;
+  std::uint16_t const* ev = be.ev;
+  std::size_t const n = be.n;
+  alignas(64) double sm[block + 32], sa[block + 32];
+  sm[0] = k.pos ? k.qty : 0.0;
+  sa[0] = k.pos ? 0.0 : k.cash;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t const j = b0 + ev[i];
+    if (k.pos == 0) {  // enter at open j (j >= 1: t_{-1} is 0)
+      k.entry_value = k.cash;
+      k.entry_price = cx.o[j] * cx.buy_mul;
+      k.qty = k.cash / (k.entry_price * (1.0 + cx.fee));
+      k.cash = 0;
+      k.pos = 1;
+      k.entry_bar = j;
+      sm[i + 1] = k.qty;
+      sa[i + 1] = 0.0;
+    } else {
+      close_long(k, cx, cx.o[j], j, exit_reason::signal);
+      sm[i + 1] = 0.0;
+      sa[i + 1] = k.cash;
+    }
+  }
+  for (std::size_t i = n + 1; i < n + 17; ++i) sm[i] = sa[i] = 0.0;  // read by the permutes, never selected
+
+  double const* c = cx.c + b0;
+  __m512d const zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(std::numeric_limits<double>::infinity());
+  alignas(64) double eb[64];
+  std::size_t base = 0;
+  __m512d s1 = q.s1, s2 = q.s2, s3 = q.s3, prev = q.prev;  // in registers: eb's stores may not alias them
+  for (std::size_t w = 0; w < nw; ++w) {
+    std::size_t const u0 = w * 64, u1 = std::min(len, u0 + 64);
+    __m512d mn = inf, mx = zero;
+    for (std::size_t u = u0; u < u1; u += 8) {
+      auto const bt = static_cast<unsigned>((tr[w] >> (u & 63)) & 0xFF);
+      __m512i const rel = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128(static_cast<long long>(seg_lut[bt])));
+      __m512d const m = _mm512_permutex2var_pd(_mm512_loadu_pd(sm + base), rel, _mm512_loadu_pd(sm + base + 8));
+      __m512d const a = _mm512_permutex2var_pd(_mm512_loadu_pd(sa + base), rel, _mm512_loadu_pd(sa + base + 8));
+      base += static_cast<std::size_t>(std::popcount(bt));
+      auto const lm = static_cast<__mmask8>(_bzhi_u32(0xFFu, static_cast<unsigned>(std::min<std::size_t>(8, u1 - u))));
+      __m512d const e = _mm512_fmadd_pd(m, _mm512_maskz_loadu_pd(lm, c + u), a);
+      __m512d const pv = _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(e), _mm512_castpd_si512(prev), 7));
+      __m512d const r = _mm512_maskz_mov_pd(lm, returns8(e, pv));
+      __m512d const ng = _mm512_min_pd(r, zero);
+      s1 = _mm512_add_pd(s1, r);
+      s2 = _mm512_fmadd_pd(r, r, s2);
+      s3 = _mm512_fmadd_pd(ng, ng, s3);
+      mn = _mm512_mask_min_pd(mn, lm, mn, e);
+      mx = _mm512_mask_max_pd(mx, lm, mx, e);
+      _mm512_store_pd(eb + (u - u0), e);
+      prev = e;
+      // The closes of the block after next (the next block's were requested while this
+      // one was processed): spread over this pass, which leaves the memory idle otherwise.
+      _mm_prefetch(reinterpret_cast<char const*>(c + u + 4 * block), _MM_HINT_T1);
+    }
+    double const lo = _mm512_reduce_min_pd(mn), top = _mm512_reduce_max_pd(mx), hi = std::max(k.peak, top);
+    if (top <= k.peak) {  // no new peak: the lowest bar is the worst, as bar by bar
+      k.mdd = std::max(k.mdd, 1.0 - lo / k.peak);
+    } else if (lo < (1.0 - k.mdd) * hi) {
+      // May set a new maximum drawdown: each bar against the running peak (a prefix max
+      // per 8 bars), 1 − e/peak for the bars below (1 − mdd)·peak, as the reference does.
+      __m512d pk0 = _mm512_set1_pd(k.peak), mdd = _mm512_set1_pd(k.mdd);
+      for (std::size_t u = 0; u < u1 - u0; u += 8) {
+        auto const lm = static_cast<__mmask8>(_bzhi_u32(0xFFu, static_cast<unsigned>(std::min<std::size_t>(8, u1 - u0 - u))));
+        __m512d const e = _mm512_maskz_load_pd(lm, eb + u);
+        __m512d pk = _mm512_max_pd(e, shl_lanes<1>(e));
+        pk = _mm512_max_pd(pk, shl_lanes<2>(pk));
+        pk = _mm512_max_pd(_mm512_max_pd(pk, shl_lanes<4>(pk)), pk0);
+        pk0 = bcast7(pk);
+        __mmask8 const low = _mm512_mask_cmp_pd_mask(lm, e, _mm512_mul_pd(pk, _mm512_sub_pd(_mm512_set1_pd(1.0), mdd)), _CMP_LT_OQ);
+        if (low)
+          mdd = _mm512_set1_pd(_mm512_reduce_max_pd(
+              _mm512_mask_max_pd(mdd, low, mdd, _mm512_sub_pd(_mm512_set1_pd(1.0), _mm512_div_pd(e, pk)))));
+      }
+      k.peak = _mm512_cvtsd_f64(pk0);
+      k.mdd = _mm512_cvtsd_f64(mdd);
+    } else {
+      k.peak = hi;
+    }
+  }
+  q = {s1, s2, s3, prev};
 }
 
 ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const& opt) {
@@ -552,23 +657,27 @@ ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const
   double const* c = b.close.data();
   ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
   double cf = 0, cs = 0;
-  std::uint64_t tb[2][words];
-  ret_acc512 acc{_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-  // Software pipeline: the target bits of block i+1 are computed (and its opens, read
-  // only at fills, requested) before block i's trades are processed, so that the opens
-  // arrive while the signal loop runs. (Prefetching only the fills' lines measured
-  // slower here than streaming the column.)
-  auto signal = [&](std::size_t b0, std::uint64_t* bits) ATB_AVX512 {
+  std::uint64_t tb[words];
+  eq_acc512 acc{_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_set1_pd(opt.capital)};
+  // Software pipeline: the target bits of block i+1 are computed, and the lines of the
+  // opens its fills will read requested, before block i's trades are processed, so that
+  // those opens arrive while the signal loop runs.
+  auto be = std::make_unique<block_events[]>(2);
+  std::uint64_t carry_t = 0, carry_p = 0;
+  auto signal = [&](std::size_t b0, block_events& e) ATB_AVX512 {
     std::size_t const b1 = std::min(n, b0 + block);
-    signal_bits_fused_512(c, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, bits);
-    for (std::size_t i = b0; i < b1; i += 8) _mm_prefetch(reinterpret_cast<char const*>(cx.o + i), _MM_HINT_T0);
+    signal_bits_fused_512(c, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, tb);
+    k.sums.exposed_bars += block_changes(tb, b1 - b0, carry_t, carry_p, e);
+    // Only the opens of fills are read: their lines are requested a block ahead (~1/36
+    // of the column instead of all of it).
+    for (std::size_t i = 0; i < e.n; ++i) _mm_prefetch(reinterpret_cast<char const*>(cx.o + b0 + e.ev[i]), _MM_HINT_T0);
   };
-  signal(0, tb[0]);
+  signal(0, be[0]);
   unsigned cur = 0;
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block);
-    if (b1 < n) signal(b1, tb[cur ^ 1]);
-    process_block_512(k, cx, tb[cur], b0, b1, acc);
+    if (b1 < n) signal(b1, be[cur ^ 1]);
+    process_block_512(k, cx, be[cur], b0, b1, acc);
     cur ^= 1;
   }
   k.sums.sum_r += _mm512_reduce_add_pd(acc.s1);
@@ -659,23 +768,6 @@ struct sweep_pair {
   double s1 = 0, s2 = 0, s3 = 0, gross_profit = 0, gross_loss = 0;
   std::size_t exposed = 0, trades = 0, wins = 0;
 };
-
-/// Positions of the set bits of t, plus base, into out (which has 16 slots of slack);
-/// returns their number. Eight slots are written unconditionally (no branch per bit).
-ATB_AVX2 inline std::size_t flatten_bits(std::uint64_t t, std::uint32_t base, std::uint16_t* out) {
-  auto const cnt = static_cast<std::size_t>(std::popcount(t));
-  for (int i = 0; i < 8; ++i) {
-    out[i] = static_cast<std::uint16_t>(base + static_cast<std::uint32_t>(std::countr_zero(t)));
-    t &= t - 1;
-  }
-  if (cnt > 8) {
-    for (std::size_t i = 8; t; ++i) {
-      out[i] = static_cast<std::uint16_t>(base + static_cast<std::uint32_t>(std::countr_zero(t)));
-      t &= t - 1;
-    }
-  }
-  return cnt;
-}
 
 /// Position bits of one pair in one block from its target bits tb: exposure counted,
 /// entries and exits (alternating, the first an exit when the pair is long at the
