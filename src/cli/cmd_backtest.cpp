@@ -181,7 +181,7 @@ std::string trades_csv(eng::bar_series const& b, std::vector<eng::trade> const& 
   std::string s = "entry_time,exit_time,side,entry_price,exit_price,quantity,entry_value,exit_value,pnl,return,exit_reason\n";
   for (auto const& t : ts) {
     std::int64_t const exit_ms =
-        t.reason == eng::exit_reason::end_of_data ? b.close_time[t.exit_bar] : b.open_time[t.exit_bar];
+        t.reason == eng::exit_reason::end_of_data ? b.close_time_at(t.exit_bar) : b.open_time[t.exit_bar];
     s += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", iso_or_empty(b.open_time[t.entry_bar]), iso_or_empty(exit_ms),
                      t.side > 0 ? "long" : "short", t.entry_price * b.price_scale, t.exit_price * b.price_scale,
                      t.quantity / b.price_scale, t.entry_value, t.exit_value, t.pnl, t.ret(), eng::to_string(t.reason));
@@ -191,7 +191,7 @@ std::string trades_csv(eng::bar_series const& b, std::vector<eng::trade> const& 
 
 std::string equity_csv(eng::bar_series const& b, aligned_vector<double> const& e) {
   std::string s = "close_time,equity\n";
-  for (std::size_t i = 0; i < e.size(); ++i) s += fmt::format("{},{}\n", iso_or_empty(b.close_time[i]), e[i]);
+  for (std::size_t i = 0; i < e.size(); ++i) s += fmt::format("{},{}\n", iso_or_empty(b.close_time_at(i)), e[i]);
   return s;
 }
 
@@ -231,7 +231,7 @@ std::string header_json(backtest_args const& a, eng::bar_series const& b) {
       "  \"options\": {{\"fee\": {}, \"slippage_bps\": {}, \"capital\": {}, \"stop_loss\": {}, \"take_profit\": {}, "
       "\"allow_short\": {}}},\n",
       json_string(a.strategy), json_string(a.symbol), json_string(a.timeframe), json_string(format_iso(timestamp_ms{b.open_time.front()})),
-      json_string(format_iso(timestamp_ms{b.close_time.back() + 1})), a.fee, a.slippage_bps, a.capital,
+      json_string(format_iso(timestamp_ms{b.last_close() + 1})), a.fee, a.slippage_bps, a.capital,
       a.stop_loss ? json_number(*a.stop_loss) : "null", a.take_profit ? json_number(*a.take_profit) : "null",
       a.allow_short ? "true" : "false");
 }
@@ -285,7 +285,7 @@ int run_single(backtest_args const& a, eng::bar_series const& b, eng::strategy_p
   }
   std::string out = fmt::format("{} {} on {} {}, {} to {} ({} bars)\n{}\n\n", a.strategy, p.to_string(), a.symbol,
                                 a.timeframe, format_utc(timestamp_ms{b.open_time.front()}),
-                                format_utc(timestamp_ms{b.close_time.back()}), b.size(), options_text(a));
+                                format_utc(timestamp_ms{b.last_close()}), b.size(), options_text(a));
   out += fmt::format("  {:<22}{:>16}\n", "metric", "value");
   out += fmt::format("  {:<22}{:>16}\n", "bars", r.m.bars);
   out += fmt::format("  {:<22}{:>16}\n", "trades", r.m.trades);
@@ -384,7 +384,7 @@ int run_sweep(backtest_args const& a, eng::bar_series const& b, eng::strategy_pa
     return exit_ok;
   }
   std::string out = fmt::format("{} sweep on {} {}, {} to {} ({} bars): {} combinations", a.strategy, a.symbol, a.timeframe,
-                                format_utc(timestamp_ms{b.open_time.front()}), format_utc(timestamp_ms{b.close_time.back()}),
+                                format_utc(timestamp_ms{b.open_time.front()}), format_utc(timestamp_ms{b.last_close()}),
                                 b.size(), grid.size());
   if (skipped) out += fmt::format(" ({} skipped: they break a parameter rule)", skipped);
   out += fmt::format("\n{}\ntop {} by {}:\n\n", options_text(a), k, rank->name);
@@ -426,7 +426,8 @@ int run_backtest(backtest_args const& a) {
     range.days = a.days;
     if (a.start) range.start = parse_when(*a.start, "--start");
     if (a.end) range.end = parse_when(*a.end, "--end");
-    field_mask const fields = a.stop_loss || a.take_profit ? eng::backtest_fields() : eng::sma_fields();
+    field_mask fields = a.stop_loss || a.take_profit ? eng::backtest_fields() : eng::sma_fields();
+    if (a.equity_out) fields = fields | field_mask{field::close_time};  // the curve's time stamps
     auto bars = eng::load_bars(resolve_cache_dir(a.cache_dir), *sym, *iv, range, system_now(), fields);
     if (!bars) {
       print_error(bars.error());

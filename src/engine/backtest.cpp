@@ -27,15 +27,22 @@ void bar_series::slice(std::size_t first, std::size_t last) {
     std::copy(v.begin() + static_cast<std::ptrdiff_t>(first), v.begin() + static_cast<std::ptrdiff_t>(last), v.begin());
     v.resize(last - first);
   };
+  if (last < size() && !open_time.empty()) last_close_ms = close_time_at(last - 1);
   cut(open_time); cut(close_time); cut(open); cut(high); cut(low); cut(close);
 }
 
+std::int64_t bar_series::close_time_at(std::size_t i) const noexcept {
+  if (!close_time.empty()) return close_time[i];
+  if (i + 1 == size()) return last_close_ms;
+  return next_open(interval, timestamp_ms{open_time[i]}).ms - 1;
+}
+
 field_mask sma_fields() noexcept {
-  return field_mask{field::open_time, field::close_time, field::open, field::close};
+  return field_mask{field::open_time, field::open, field::close};
 }
 
 field_mask backtest_fields() noexcept {
-  return field_mask{field::open_time, field::close_time, field::open, field::high, field::low, field::close};
+  return field_mask{field::open_time, field::open, field::high, field::low, field::close};
 }
 
 bar_series to_bar_series(kline_columns&& k, atb::interval iv) {
@@ -45,6 +52,7 @@ bar_series to_bar_series(kline_columns&& k, atb::interval iv) {
   bar_series b = to_bar_series(static_cast<kline_columns const&>(k), iv);
   b.open_time = std::move(ot);
   b.close_time = std::move(ct);
+  if (!b.close_time.empty()) b.last_close_ms = b.close_time.back();
   return b;
 }
 
@@ -65,6 +73,7 @@ bar_series to_bar_series(kline_columns const& k, atb::interval iv) {
   conv(field::close, b.close);
   b.open_time.assign(k[field::open_time].begin(), k[field::open_time].end());
   b.close_time.assign(k[field::close_time].begin(), k[field::close_time].end());
+  if (!b.close_time.empty()) b.last_close_ms = b.close_time.back();
   unsigned const sc = k.scale[static_cast<std::size_t>(field::close)];
   b.price_scale = std::pow(10.0, -static_cast<double>(sc));
   return b;
@@ -81,7 +90,7 @@ double buy_and_hold_price_return(bar_series const& b) noexcept {
 
 std::int64_t span_ms(bar_series const& b) noexcept {
   if (b.empty()) return 0;
-  return b.close_time.back() + 1 - b.open_time.front();
+  return b.last_close() + 1 - b.open_time.front();
 }
 
 // ---- metrics -------------------------------------------------------------------------

@@ -82,11 +82,14 @@ result<bar_series> load_direct(store::cache const& cache, atb::symbol const& s, 
     p.whole = !(h.first_open < from) && h.last_open < to;
     parts.push_back(std::move(p));
   }
+  bool const ct = fields.has(field::close_time);
   if (mixed) {  // mixed scales: let the store reconcile them
-    auto cols = cache.load(s, iv, from, to, fields);
+    auto cols = cache.load(s, iv, from, to, fields | field_mask{field::close_time});
     if (!cols) return cols.error();
     if (cols->empty()) return bar_series{};
-    return to_bar_series(std::move(*cols), iv);
+    bar_series b = to_bar_series(std::move(*cols), iv);
+    if (!ct) b.close_time = {};  // (last_close_ms is kept)
+    return b;
   }
   // Rows in range: from the header for whole years, from the open times for edge years.
   std::size_t total = 0;
@@ -108,7 +111,7 @@ result<bar_series> load_direct(store::cache const& cache, atb::symbol const& s, 
   bar_series b;
   b.interval = iv;
   b.open_time = fresh_column<std::int64_t>(total);
-  b.close_time = fresh_column<std::int64_t>(total);
+  if (ct) b.close_time = fresh_column<std::int64_t>(total);
   b.open = fresh_column<double>(total);
   b.close = fresh_column<double>(total);
   if (hl) {
@@ -127,10 +130,11 @@ result<bar_series> load_direct(store::cache const& cache, atb::symbol const& s, 
       auto i64 = [&](field f, aligned_vector<std::int64_t>& v) {
         return target{f, {v.begin() + at, v.begin() + at + nr}, {}};
       };
-      std::array<target, 6> tg{i64(field::open_time, b.open_time), i64(field::close_time, b.close_time),
-                               f64(field::open, b.open), f64(field::close, b.close)};
-      if (hl) tg[4] = f64(field::high, b.high), tg[5] = f64(field::low, b.low);
-      if (auto rr = p.file.read_into(p.first, p.rows, std::span(tg).first(hl ? 6 : 4)); !rr) p.err = rr.error();
+      std::array<target, 6> tg{i64(field::open_time, b.open_time), f64(field::open, b.open), f64(field::close, b.close)};
+      std::size_t nt = 3;
+      if (hl) tg[nt++] = f64(field::high, b.high), tg[nt++] = f64(field::low, b.low);
+      if (ct) tg[nt++] = i64(field::close_time, b.close_time);
+      if (auto rr = p.file.read_into(p.first, p.rows, std::span(tg).first(nt)); !rr) p.err = rr.error();
     }
   };
   std::size_t const workers = std::min<std::size_t>(parts.size(), std::max(1u, std::thread::hardware_concurrency()));
@@ -144,6 +148,19 @@ result<bar_series> load_direct(store::cache const& cache, atb::symbol const& s, 
   }
   for (auto const& p : parts)
     if (p.err) return *p.err;
+  if (ct && total > 0) {
+    b.last_close_ms = b.close_time.back();
+  } else if (total > 0) {  // the last bar's close time alone: from the header, or one row decoded
+    auto it = std::find_if(parts.rbegin(), parts.rend(), [](part_info const& p) { return p.rows > 0; });
+    if (it->whole) {
+      b.last_close_ms = it->file.header().last_close.ms;
+    } else {
+      std::int64_t v = 0;
+      store::year_file::column_target const t{field::close_time, {&v, 1}, {}};
+      if (auto rr = it->file.read_into(it->first + it->rows - 1, 1, {&t, 1}); !rr) return rr.error();
+      b.last_close_ms = v;
+    }
+  }
   b.price_scale = std::pow(10.0, -static_cast<double>(scale.value_or(8)));
   return b;
 }

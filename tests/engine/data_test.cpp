@@ -1,4 +1,5 @@
 // Loading bars through the store: range selection on open time, --days, no-data message.
+#include "atb/engine/backtest.hpp"
 #include "atb/engine/data.hpp"
 #include "atb/store/cache.hpp"
 #include "atb/store/year_file.hpp"
@@ -157,19 +158,23 @@ TEST(EngineData, RangeAcrossYearsIsContiguousAndExact) {
   range_spec r;
   r.start = timestamp_ms{k.open_time(first).ms - 1};  // between two candles: the next one is first
   r.end = k.open_time(last);
-  for (field_mask fm : {sma_fields(), backtest_fields()}) {
+  for (field_mask fm : {sma_fields(), backtest_fields(), sma_fields() | field_mask{field::close_time}}) {
     auto b = load_bars(tc.dir, sym, interval::h1, r, to_timestamp(civil_date{2025, 1, 1}), fm);
     ASSERT_TRUE(b) << b.error().message;
     ASSERT_EQ(b->size(), last - first);
     ASSERT_EQ(b->open_time.size(), b->size());
-    ASSERT_EQ(b->close_time.size(), b->size());
+    // Close times are decoded only when asked for; the last one is always known (here
+    // from one decoded row of the edge year).
+    ASSERT_EQ(b->close_time.size(), fm.has(field::close_time) ? b->size() : 0u);
+    EXPECT_EQ(b->last_close(), k[field::close_time][last - 1]);
+    EXPECT_EQ(span_ms(*b), k[field::close_time][last - 1] + 1 - k.open_time(first).ms);
     EXPECT_DOUBLE_EQ(b->price_scale, 1e-8);
     bool const hl = fm.has(field::high);
     EXPECT_EQ(b->high.size(), hl ? b->size() : 0u);
     for (std::size_t i = 0; i < b->size(); ++i) {
       std::size_t const j = first + i;
       ASSERT_EQ(b->open_time[i], k.open_time(j).ms) << i;
-      ASSERT_EQ(b->close_time[i], k[field::close_time][j]) << i;
+      ASSERT_EQ(b->close_time_at(i), k[field::close_time][j]) << i;
       ASSERT_EQ(b->open[i], static_cast<double>(k[field::open][j])) << i;
       ASSERT_EQ(b->close[i], static_cast<double>(k[field::close][j])) << i;
       if (hl) {
@@ -178,6 +183,13 @@ TEST(EngineData, RangeAcrossYearsIsContiguousAndExact) {
       }
     }
   }
+  // Open end: the last year is read whole and its last close time comes from the header.
+  range_spec open_end;
+  open_end.start = r.start;
+  auto b = load_bars(tc.dir, sym, interval::h1, open_end, to_timestamp(civil_date{2025, 1, 1}), sma_fields());
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_TRUE(b->close_time.empty());
+  EXPECT_EQ(b->last_close(), k[field::close_time][n - 1]);
 }
 
 }  // namespace
