@@ -773,7 +773,7 @@ struct sweep_pair {
 /// entries and exits (alternating, the first an exit when the pair is long at the
 /// block's start) flattened into ev (block + 64 slots); returns their number.
 template <class Flatten>
-inline std::size_t pair_events_with(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev,
+__attribute__((always_inline)) inline std::size_t pair_events_with(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev,
                                     Flatten flatten) {
   std::size_t const nw = (len + 63) / 64;
   std::uint64_t carry_t = k.last_t, carry_p = k.lng;
@@ -925,9 +925,9 @@ ATB_AVX2 void apply_events(sweep_pair& k, sweep_shared const& s, double fee_out,
 
 /// signal_bits for AVX-512: 8 bars per instruction, ties noted in a mask register.
 ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
-                                double df, double ds, std::uint64_t* bits) {
+                                double df, double ds, std::uint64_t* bits, std::size_t k0 = 0) {
   __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
-  std::size_t k = 0;
+  std::size_t k = k0;  // words before k0 are done (signal_bits_512_f32)
   for (; k + 64 <= len; k += 64) {
     std::uint64_t acc = 0;
     __mmask8 tie = 0;
@@ -968,15 +968,57 @@ bool has_vbmi2() noexcept {
 /// Window sums of a block from integer prefix sums (AVX-512): q[j] = sum of the closes
 /// before bar b0 − maxw + j, modulo 2^64 (exact differences: every window sum is an
 /// integer below 2^53), so each sum is one subtraction and one conversion, no scan.
-ATB_AVX512 void window_sums_512(std::uint64_t const* q, std::size_t maxw, std::size_t len, std::size_t w, double* out) {
+ATB_AVX512 void window_sums_512(std::uint64_t const* q, std::size_t maxw, std::size_t len, std::size_t w, double* out,
+                                float* mean, double& max_mean) {
   std::uint64_t const* hi = q + maxw + 1;  // hi[k] = Q(b0 + k + 1)
   std::uint64_t const* lo = hi - w;
+  double const inv = 1.0 / static_cast<double>(w);
+  __m512d const vinv = _mm512_set1_pd(inv);
+  __m512d mx = _mm512_setzero_pd();
   std::size_t k = 0;
   for (; k + 8 <= len; k += 8) {
-    __m512i const d = _mm512_sub_epi64(_mm512_loadu_si512(hi + k), _mm512_loadu_si512(lo + k));
-    _mm512_storeu_pd(out + k, _mm512_cvtepi64_pd(d));
+    __m512d const d = _mm512_cvtepi64_pd(_mm512_sub_epi64(_mm512_loadu_si512(hi + k), _mm512_loadu_si512(lo + k)));
+    _mm512_storeu_pd(out + k, d);
+    __m512d const m = _mm512_mul_pd(d, vinv);
+    mx = _mm512_max_pd(mx, m);
+    _mm256_storeu_ps(mean + k, _mm512_cvtpd_ps(m));
   }
-  for (; k < len; ++k) out[k] = static_cast<double>(static_cast<std::int64_t>(hi[k] - lo[k]));
+  double top = _mm512_reduce_max_pd(mx);
+  for (; k < len; ++k) {
+    out[k] = static_cast<double>(static_cast<std::int64_t>(hi[k] - lo[k]));
+    mean[k] = static_cast<float>(out[k] * inv);
+    top = std::max(top, out[k] * inv);
+  }
+  max_mean = std::max(max_mean, top);
+}
+
+/// signal_bits_512 on whole 64-bar words from the window means in float, 16 bars per
+/// instruction: SMA(fast) − SMA(slow) in float decides the bit when it is beyond eps
+/// (2^-20 of the largest mean of the block, well above the float and division rounding
+/// of either mean); a word with any bar within eps is redone exactly from the sums.
+/// Returns the number of bars done (whole words); the caller finishes the block.
+ATB_AVX512 std::size_t signal_bits_512_f32(float const* mf, float const* ms, double const* sf, double const* ss,
+                                           std::size_t len, double df, double ds, float eps, std::uint64_t* bits) {
+  __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
+  __m512 const ve = _mm512_set1_ps(eps);
+  __m512 const abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  std::size_t k = 0;
+  for (; k + 64 <= len; k += 64) {
+    std::uint64_t acc = 0;
+    __mmask16 amb = 0;
+    for (unsigned u = 0; u < 64; u += 16) {
+      __m512 const d = _mm512_sub_ps(_mm512_loadu_ps(mf + k + u), _mm512_loadu_ps(ms + k + u));
+      acc |= static_cast<std::uint64_t>(_mm512_cmp_ps_mask(d, ve, _CMP_GT_OQ)) << u;
+      amb = static_cast<__mmask16>(amb | _mm512_cmp_ps_mask(_mm512_and_ps(d, abs_mask), ve, _CMP_LE_OQ));
+    }
+    if (amb) {
+      acc = 0;
+      for (unsigned u = 0; u < 64; u += 8)
+        acc |= static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k + u), _mm512_loadu_pd(ss + k + u), vf, vs)) << u;
+    }
+    bits[k >> 6] = acc;
+  }
+  return k;
 }
 
 ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_options const& opt, bool avx512) {
@@ -996,6 +1038,7 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
     k.si = static_cast<std::size_t>(std::lower_bound(wins.begin(), wins.end(), k.p.slow) - wins.begin());
   }
   aligned_vector<double> sums(wins.size() * block);
+  aligned_vector<float> means(avx512 ? wins.size() * block : 0);  // sums / window length, in float
   std::vector<double> carry(wins.size(), 0.0);
   std::size_t const maxw = wins.back();
   std::vector<std::uint64_t> pre(avx512 ? maxw + block + 1 : 0, 0);  // Q(b0 − maxw + j), 0 before bar 0
@@ -1003,23 +1046,32 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
   std::vector<std::uint16_t> ev(block + 96);
   double const fee_out = 1.0 - opt.fee;
   std::uint64_t tb[words];
+  double max_mean = 0;
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block), len = b1 - b0;
     if (avx512) {
       for (std::size_t j = maxw + 1; j <= maxw + len; ++j)
         pre[j] = pre[j - 1] + static_cast<std::uint64_t>(c[b0 + j - maxw - 1]);
-      for (std::size_t w = 0; w < wins.size(); ++w) window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block);
+      max_mean = 0;
+      for (std::size_t w = 0; w < wins.size(); ++w)
+        window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block, means.data() + w * block, max_mean);
       std::copy(pre.begin() + static_cast<std::ptrdiff_t>(len), pre.begin() + static_cast<std::ptrdiff_t>(len + maxw + 1),
                 pre.begin());
     } else {
       for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
     }
     sweep_prep(cx, b0, b1, *shared);
+    auto const eps = static_cast<float>(std::ldexp(max_mean, -20));
     for (auto& k : ks) {
       double const* sf = sums.data() + k.fi * block;
       double const* ss = sums.data() + k.si * block;
-      if (avx512) signal_bits_512(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb);
-      else signal_bits(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb);
+      if (avx512) {
+        std::size_t const done = signal_bits_512_f32(means.data() + k.fi * block, means.data() + k.si * block, sf, ss, len,
+                                                     k.df, k.ds, eps, tb);
+        signal_bits_512(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb, done);
+      } else {
+        signal_bits(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb);
+      }
       std::size_t const m = vbmi2 ? pair_events_vbmi2(k, tb, len, ev.data()) : pair_events(k, tb, len, ev.data());
       apply_events(k, *shared, fee_out, ev.data(), m, len);
     }

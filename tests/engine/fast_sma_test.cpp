@@ -127,6 +127,26 @@ TEST(FastSma, SweepsEveryIsaRandomWalks) {
   }
 }
 
+TEST(FastSma, SweepNearTiesAreDecidedExactly) {
+  // Closes on a lattice of 1e6 around 3e12 (9 levels): SMA differences are mostly below
+  // the float threshold of the AVX-512 sweep's first pass (2^-20 of the price, ~2.9e6)
+  // and often exact ties, so most bits must come from the exact comparison. (Steps are
+  // kept large enough, ~1e-6 relative, for per-bar returns e/e' − 1 to be well
+  // conditioned: with steps of a few units the reference's own rounding dominates.)
+  auto b = etest::random_bars(5000, 41);
+  std::uint64_t x = 12345;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    b.close[i] = 3e12 + 1e6 * static_cast<double>((x >> 33) % 9);
+    b.open[i] = i > 0 ? b.close[i - 1] : b.close[i];
+    b.high[i] = std::max(b.open[i], b.close[i]) + 1e6;
+    b.low[i] = std::min(b.open[i], b.close[i]) - 1e6;
+  }
+  auto const pairs = grid(1, 21, 4, 2, 90, 11);
+  check_sweep_all_isas(b, pairs, make_opts(0.0, 0.0));
+  check_sweep_all_isas(b, pairs, make_opts(0.001, 1));
+}
+
 TEST(FastSma, NoFeesOnFlatPricesCountsWinsAsTheSimulator) {
   // Without fee or slippage, a trade entered and left at the same price has a pnl of
   // (cash / p)·p − cash: zero or one rounding step. Wins must be decided on that value,
