@@ -8,6 +8,12 @@
 #include <cmath>
 #include <limits>
 #include <immintrin.h>
+// GCC 12's AVX-512 intrinsics seed their results with a self-initialised temporary
+// (`__m512d __Y = __Y;` for _mm512_undefined_pd) that -Wuninitialized reports once
+// inlined here; it is not a read of uninitialised data.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <atomic>
 #include <memory>
 
@@ -423,6 +429,18 @@ ATB_AVX512 inline __m512d scan8(__m512d x) {
 }
 ATB_AVX512 inline __m512d bcast7(__m512d x) { return _mm512_permutexvar_pd(_mm512_set1_epi64(7), x); }
 
+/// Horizontal min / max of 8 lanes by in-register shuffles.
+ATB_AVX512 inline double hmin8(__m512d v) {
+  v = _mm512_min_pd(v, _mm512_shuffle_f64x2(v, v, 0x4E));  // 256-bit halves swapped
+  v = _mm512_min_pd(v, _mm512_shuffle_f64x2(v, v, 0xB1));  // 128-bit pairs swapped
+  return _mm512_cvtsd_f64(_mm512_min_pd(v, _mm512_permute_pd(v, 0x55)));
+}
+ATB_AVX512 inline double hmax8(__m512d v) {
+  v = _mm512_max_pd(v, _mm512_shuffle_f64x2(v, v, 0x4E));
+  v = _mm512_max_pd(v, _mm512_shuffle_f64x2(v, v, 0xB1));
+  return _mm512_cvtsd_f64(_mm512_max_pd(v, _mm512_permute_pd(v, 0x55)));
+}
+
 /// Exact bits of 8 bars (see gt_exact4).
 ATB_AVX512 inline unsigned gt_exact8(__m512d f, __m512d s, __m512d vf, __m512d vs) {
   __m512d const p1 = _mm512_mul_pd(f, vs), p2 = _mm512_mul_pd(s, vf);
@@ -470,7 +488,7 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
       }
       bits[(i - b0) >> 6] = acc;
     }
-    if (2.0 * df * ds * _mm512_reduce_max_pd(_mm512_max_pd(mx1, mx2)) < 9007199254740992.0) {
+    if (2.0 * df * ds * hmax8(_mm512_max_pd(mx1, mx2)) < 9007199254740992.0) {
       cf = 0;
       cs = 0;
       for (std::size_t q = i - fast; q < i; ++q) cf += c[q];
@@ -624,7 +642,7 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
       // one was processed): spread over this pass, which leaves the memory idle otherwise.
       _mm_prefetch(reinterpret_cast<char const*>(c + u + 4 * block), _MM_HINT_T1);
     }
-    double const lo = _mm512_reduce_min_pd(mn), top = _mm512_reduce_max_pd(mx), hi = std::max(k.peak, top);
+    double const lo = hmin8(mn), top = hmax8(mx), hi = std::max(k.peak, top);
     if (top <= k.peak) {  // no new peak: the lowest bar is the worst, as bar by bar
       k.mdd = std::max(k.mdd, 1.0 - lo / k.peak);
     } else if (lo < (1.0 - k.mdd) * hi) {
@@ -640,7 +658,7 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
         pk0 = bcast7(pk);
         __mmask8 const low = _mm512_mask_cmp_pd_mask(lm, e, _mm512_mul_pd(pk, _mm512_sub_pd(_mm512_set1_pd(1.0), mdd)), _CMP_LT_OQ);
         if (low)
-          mdd = _mm512_set1_pd(_mm512_reduce_max_pd(
+          mdd = _mm512_set1_pd(hmax8(
               _mm512_mask_max_pd(mdd, low, mdd, _mm512_sub_pd(_mm512_set1_pd(1.0), _mm512_div_pd(e, pk)))));
       }
       k.peak = _mm512_cvtsd_f64(pk0);
@@ -983,7 +1001,7 @@ ATB_AVX512 void window_sums_512(std::uint64_t const* q, std::size_t maxw, std::s
     mx = _mm512_max_pd(mx, m);
     _mm256_storeu_ps(mean + k, _mm512_cvtpd_ps(m));
   }
-  double top = _mm512_reduce_max_pd(mx);
+  double top = hmax8(mx);
   for (; k < len; ++k) {
     out[k] = static_cast<double>(static_cast<std::int64_t>(hi[k] - lo[k]));
     mean[k] = static_cast<float>(out[k] * inv);
