@@ -461,34 +461,48 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
     if (t + 1 >= slow && exact_gt(cf, cs, df, ds)) bits[(t - b0) >> 6] |= std::uint64_t{1} << ((t - b0) & 63);
   };
   while (i < b1 && (i < slow || ((i - b0) & 63))) scalar(i++);
-  __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds), zero = _mm512_setzero_pd();
-  if (i + 64 <= b1) {
+  __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
+  if (i + 64 <= b1 && cf < 0x1p60 && cs < 0x1p60) {
+    // The running difference D = slow·S_fast − fast·S_slow in int64. Its per-bar increment
+    // (slow − fast)·c_t − slow·c_{t−fast} + fast·c_{t−slow} lies in [−slow·max, slow·max]
+    // and its products are at most slow·max, so the double fmsub is exact while
+    // slow·max < 2^53 (the precondition); D and its scanned partial sums (differences of
+    // two D values) fit while 2·fast·slow·max < 2^62. An all-double D needed
+    // 2·fast·slow·max < 2^53, which BTC at 10/50 (closes ~1e13 at 8 decimals) misses.
     std::size_t const i0 = i, iend = i0 + (b1 - i0) / 64 * 64;
     double gap = 0;
     for (std::size_t t = iend - slow; t < i0; ++t) gap = std::max(gap, c[t]);
-    __m512d vd = _mm512_set1_pd(std::fma(ds, cf, -(df * cs)));
+    auto const cfi = static_cast<std::int64_t>(cf), csi = static_cast<std::int64_t>(cs);
+    __m512i vd = _mm512_set1_epi64(static_cast<std::int64_t>(ds) * cfi - static_cast<std::int64_t>(df) * csi);
     __m512d mx1 = _mm512_set1_pd(gap), mx2 = mx1;
-    auto inc = [&](std::size_t t) ATB_AVX512 -> __m512d {  // scanned D increments of bars t..t+7
+    __m512i const zi = _mm512_setzero_si512(), seven = _mm512_set1_epi64(7);
+    auto scan8i = [&](__m512i x) ATB_AVX512 {
+      x = _mm512_add_epi64(x, _mm512_alignr_epi64(x, zi, 7));
+      x = _mm512_add_epi64(x, _mm512_alignr_epi64(x, zi, 6));
+      return _mm512_add_epi64(x, _mm512_alignr_epi64(x, zi, 4));
+    };
+    auto inc = [&](std::size_t t) ATB_AVX512 -> __m512i {  // scanned D increments of bars t..t+7
       __m512d const cur = _mm512_loadu_pd(c + t);
       __m512d const old = _mm512_loadu_pd(c + t - slow);
       mx1 = _mm512_max_pd(mx1, cur);
       mx2 = _mm512_max_pd(mx2, old);
       __m512d const x = _mm512_sub_pd(cur, _mm512_loadu_pd(c + t - fast));
-      return scan8(_mm512_fmsub_pd(vs, x, _mm512_mul_pd(vf, _mm512_sub_pd(cur, old))));
+      return scan8i(_mm512_cvtpd_epi64(_mm512_fmsub_pd(vs, x, _mm512_mul_pd(vf, _mm512_sub_pd(cur, old)))));
     };
     for (; i < iend; i += 64) {
       std::uint64_t acc = 0;
       for (unsigned u = 0; u < 64; u += 16) {
-        __m512d const inc1 = inc(i + u), inc2 = inc(i + u + 8);
-        __m512d const t1 = bcast7(inc1);
-        unsigned const m1 = _mm512_cmp_pd_mask(_mm512_add_pd(inc1, vd), zero, _CMP_GT_OQ);
-        unsigned const m2 = _mm512_cmp_pd_mask(_mm512_add_pd(inc2, _mm512_add_pd(vd, t1)), zero, _CMP_GT_OQ);
-        vd = _mm512_add_pd(vd, _mm512_add_pd(t1, bcast7(inc2)));
+        __m512i const inc1 = inc(i + u), inc2 = inc(i + u + 8);
+        __m512i const t1 = _mm512_permutexvar_epi64(seven, inc1);
+        unsigned const m1 = _mm512_cmpgt_epi64_mask(_mm512_add_epi64(inc1, vd), zi);
+        unsigned const m2 = _mm512_cmpgt_epi64_mask(_mm512_add_epi64(inc2, _mm512_add_epi64(vd, t1)), zi);
+        vd = _mm512_add_epi64(vd, _mm512_add_epi64(t1, _mm512_permutexvar_epi64(seven, inc2)));
         acc |= static_cast<std::uint64_t>(m1 | (m2 << 8)) << u;
       }
       bits[(i - b0) >> 6] = acc;
     }
-    if (2.0 * df * ds * hmax8(_mm512_max_pd(mx1, mx2)) < 9007199254740992.0) {
+    double const top = hmax8(_mm512_max_pd(mx1, mx2));
+    if (ds * top < 0x1p53 && 2.0 * df * ds * top < 0x1p62) {
       cf = 0;
       cs = 0;
       for (std::size_t q = i - fast; q < i; ++q) cf += c[q];

@@ -201,6 +201,28 @@ TEST(FastSma, ExactAcrossTheSingleDifferenceBoundEveryIsa) {
   check_sweep_all_isas(b, pairs, make_opts(0.001, 0));
 }
 
+TEST(FastSma, ExactWithClosesUpToThePreconditionEveryIsa) {
+  // Closes swinging between half and all of 2^53 / slow (the largest the precondition
+  // allows): the increments of the AVX-512 single run's int64 difference reach
+  // ±slow·max/2 and its window sums ~2^52, for 10/50 and for 1/2; an all-double
+  // difference would not be exact here.
+  for (auto p : {sma_pair{10, 50}, sma_pair{1, 2}}) {
+    SCOPED_TRACE(std::to_string(p.fast) + "/" + std::to_string(p.slow));
+    double const top = std::floor(0x1p53 / p.slow * 0.999);
+    auto b = etest::random_bars(9000, 77);
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> u(0.5, 1.0);
+    for (std::size_t i = 0; i < b.size(); ++i) {
+      b.close[i] = std::round(top * u(rng));
+      b.open[i] = i > 0 ? b.close[i - 1] : b.close[i];
+      b.high[i] = std::max(b.open[i], b.close[i]);
+      b.low[i] = std::min(b.open[i], b.close[i]);
+    }
+    check_single_all_isas(b, {p}, make_opts(0.001, 0));
+    check_single_all_isas(b, {p}, make_opts(0.0, 0));
+  }
+}
+
 TEST(FastSma, IsasAgreeWithEachOther) {
   // Same trades, metrics within 1e-9, between every pair of instruction sets (the
   // reference comparisons above imply it; this names a divergence directly).
