@@ -26,6 +26,10 @@ constexpr std::size_t words = block / 64;
 
 #define ATB_AVX2 __attribute__((target("avx2,fma,popcnt,bmi,bmi2")))
 #define ATB_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,popcnt,bmi,bmi2")))
+#define ATB_AVX512_VBMI2 \
+  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vbmi2,avx2,fma,popcnt,bmi,bmi2")))
+
+bool has_vbmi2() noexcept;
 
 ATB_AVX2 inline __m256d shl1(__m256d x) {  // [0, x0, x1, x2]
   __m256d const t = _mm256_permute2f128_pd(x, x, 0x08);
@@ -470,11 +474,15 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
     // two D values) fit while 2·fast·slow·max < 2^62. An all-double D needed
     // 2·fast·slow·max < 2^53, which BTC at 10/50 (closes ~1e13 at 8 decimals) misses.
     std::size_t const i0 = i, iend = i0 + (b1 - i0) / 64 * 64;
-    double gap = 0;
-    for (std::size_t t = iend - slow; t < i0; ++t) gap = std::max(gap, c[t]);
+    // The closes the loop reads: [i0 − slow, iend); mx1 takes [i0, iend) as it goes.
+    __m512d gapv = _mm512_setzero_pd();
+    std::size_t g = i0 - slow;
+    for (; g + 8 <= i0; g += 8) gapv = _mm512_max_pd(gapv, _mm512_loadu_pd(c + g));
+    double gap = hmax8(gapv);
+    for (; g < i0; ++g) gap = std::max(gap, c[g]);
     auto const cfi = static_cast<std::int64_t>(cf), csi = static_cast<std::int64_t>(cs);
     __m512i vd = _mm512_set1_epi64(static_cast<std::int64_t>(ds) * cfi - static_cast<std::int64_t>(df) * csi);
-    __m512d mx1 = _mm512_set1_pd(gap), mx2 = mx1;
+    __m512d mx1 = _mm512_set1_pd(gap);
     __m512i const zi = _mm512_setzero_si512(), seven = _mm512_set1_epi64(7);
     auto scan8i = [&](__m512i x) ATB_AVX512 {
       x = _mm512_add_epi64(x, _mm512_alignr_epi64(x, zi, 7));
@@ -485,7 +493,6 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
       __m512d const cur = _mm512_loadu_pd(c + t);
       __m512d const old = _mm512_loadu_pd(c + t - slow);
       mx1 = _mm512_max_pd(mx1, cur);
-      mx2 = _mm512_max_pd(mx2, old);
       __m512d const x = _mm512_sub_pd(cur, _mm512_loadu_pd(c + t - fast));
       return scan8i(_mm512_cvtpd_epi64(_mm512_fmsub_pd(vs, x, _mm512_mul_pd(vf, _mm512_sub_pd(cur, old)))));
     };
@@ -501,7 +508,7 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
       }
       bits[(i - b0) >> 6] = acc;
     }
-    double const top = hmax8(_mm512_max_pd(mx1, mx2));
+    double const top = hmax8(mx1);
     if (ds * top < 0x1p53 && 2.0 * df * ds * top < 0x1p62) {
       cf = 0;
       cs = 0;
@@ -573,7 +580,7 @@ struct eq_acc512 {
 /// b0+q differs from the one during the bar before; ev lists those q (with 64 slots of slack).
 struct block_events {
   alignas(64) std::uint64_t tr[words];
-  alignas(64) std::uint16_t ev[block + 64];
+  alignas(64) std::uint16_t ev[block + 96];  // (the VBMI2 flatten writes 32 slots past the last)
   std::size_t n = 0;
 };
 
@@ -596,6 +603,33 @@ ATB_AVX2 inline std::size_t block_changes(std::uint64_t const* tb, std::size_t l
     carry_p = p >> 63;
   }
   return exposed;  // (only the last block has a partial word: its carries are not used)
+}
+
+/// block_changes with AVX-512 VBMI2: a word's change positions by two 32-lane compresses.
+ATB_AVX512_VBMI2 std::size_t block_changes_vbmi2(std::uint64_t const* tb, std::size_t len, std::uint64_t& carry_t,
+                                                 std::uint64_t& carry_p, block_events& be) {
+  __m512i const lanes = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+                                         11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  std::size_t const nw = (len + 63) / 64;
+  std::size_t exposed = 0;
+  be.n = 0;
+  for (std::size_t w = 0; w < nw; ++w) {
+    std::uint64_t const keep =
+        (w + 1 == nw && (len & 63)) ? (std::uint64_t{1} << (len & 63)) - 1 : ~std::uint64_t{0};
+    std::uint64_t const p = ((tb[w] << 1) | carry_t) & keep;
+    exposed += static_cast<std::size_t>(std::popcount(p));
+    std::uint64_t const t = (p ^ ((p << 1) | carry_p)) & keep;
+    be.tr[w] = t;
+    __m512i const lo = _mm512_add_epi16(lanes, _mm512_set1_epi16(static_cast<short>(w * 64)));
+    auto const n0 = static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t)));
+    _mm512_storeu_si512(be.ev + be.n, _mm512_maskz_compress_epi16(static_cast<__mmask32>(t), lo));
+    _mm512_storeu_si512(be.ev + be.n + n0, _mm512_maskz_compress_epi16(static_cast<__mmask32>(t >> 32),
+                                                                        _mm512_add_epi16(lo, _mm512_set1_epi16(32))));
+    be.n += n0 + static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t >> 32)));
+    carry_t = tb[w] >> 63;
+    carry_p = p >> 63;
+  }
+  return exposed;
 }
 
 ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& be, std::size_t b0, std::size_t b1,
@@ -643,11 +677,11 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
       auto const lm = static_cast<__mmask8>(_bzhi_u32(0xFFu, static_cast<unsigned>(std::min<std::size_t>(8, u1 - u))));
       __m512d const e = _mm512_fmadd_pd(m, _mm512_maskz_loadu_pd(lm, c + u), a);
       __m512d const pv = _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(e), _mm512_castpd_si512(prev), 7));
-      __m512d const r = _mm512_maskz_mov_pd(lm, returns8(e, pv));
+      __m512d const r = returns8(e, pv);  // (lanes past the end masked below)
       __m512d const ng = _mm512_min_pd(r, zero);
-      s1 = _mm512_add_pd(s1, r);
-      s2 = _mm512_fmadd_pd(r, r, s2);
-      s3 = _mm512_fmadd_pd(ng, ng, s3);
+      s1 = _mm512_mask_add_pd(s1, lm, s1, r);
+      s2 = _mm512_mask3_fmadd_pd(r, r, s2, lm);
+      s3 = _mm512_mask3_fmadd_pd(ng, ng, s3, lm);
       mn = _mm512_mask_min_pd(mn, lm, mn, e);
       mx = _mm512_mask_max_pd(mx, lm, mx, e);
       _mm512_store_pd(eb + (u - u0), e);
@@ -695,11 +729,13 @@ ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const
   // opens its fills will read requested, before block i's trades are processed, so that
   // those opens arrive while the signal loop runs.
   auto be = std::make_unique<block_events[]>(2);
+  bool const vbmi2 = has_vbmi2();
   std::uint64_t carry_t = 0, carry_p = 0;
   auto signal = [&](std::size_t b0, block_events& e) ATB_AVX512 {
     std::size_t const b1 = std::min(n, b0 + block);
     signal_bits_fused_512(c, b0, b1, k.p.fast, k.p.slow, k.df, k.ds, cf, cs, tb);
-    k.sums.exposed_bars += block_changes(tb, b1 - b0, carry_t, carry_p, e);
+    k.sums.exposed_bars += vbmi2 ? block_changes_vbmi2(tb, b1 - b0, carry_t, carry_p, e)
+                                 : block_changes(tb, b1 - b0, carry_t, carry_p, e);
     // Only the opens of fills are read: their lines are requested a block ahead (~1/36
     // of the column instead of all of it).
     for (std::size_t i = 0; i < e.n; ++i) _mm_prefetch(reinterpret_cast<char const*>(cx.o + b0 + e.ev[i]), _MM_HINT_T0);
@@ -830,9 +866,6 @@ ATB_AVX2 std::size_t pair_events(sweep_pair& k, std::uint64_t const* tb, std::si
     return flatten_bits(t, static_cast<std::uint32_t>(w * 64), out);
   });
 }
-
-#define ATB_AVX512_VBMI2 \
-  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vbmi2,avx2,fma,popcnt,bmi,bmi2")))
 
 /// pair_events with AVX-512 VBMI2: the positions of a word's set bits by two 32-lane
 /// compresses (writes 32 slots past the last position).
