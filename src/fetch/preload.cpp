@@ -281,6 +281,7 @@ class engine {
     auto r = co_await run_inner();
     if (!r && !fatal) fatal = r.error();
     done_ = true;
+    if (progress_timer_) progress_timer_->cancel();  // else the run lingers up to a progress interval
     if (http_) http_->close_idle();
     if (signals_) {
       boost::system::error_code ignored;
@@ -301,6 +302,7 @@ class engine {
   progress_meter meter_;
   timestamp_ms run_now_{};
   bool done_ = false;
+  asio::steady_timer* progress_timer_ = nullptr;  // report_progress's, while it sleeps
   bool stop_requested_ = false;
   std::unique_ptr<asio::signal_set> signals_;
   std::deque<std::shared_ptr<year_job>> waiting_;
@@ -895,7 +897,9 @@ class engine {
       s.retries = static_cast<std::int64_t>(summary.retries);
       opt_.progress(s);
       t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(50, opt_.progress_interval_ms)));
+      progress_timer_ = &t;
       co_await t.async_wait(tok);
+      progress_timer_ = nullptr;
     }
   }
 };

@@ -5,26 +5,34 @@
 //
 // How: the data is processed in blocks of 1024 bars that stay in L1/L2.
 //
-// Single run: the strict comparison SMA(fast) > SMA(slow) is kept as one running exact
-// integer difference slow·S_fast − fast·S_slow (two-products where that bound fails),
-// 4 (AVX2) or 8 (AVX-512) bars per instruction, yielding position bits; trades are rare,
-// so runs of constant position are handled as a whole: returns and the min/max of the
-// run's closes vectorised (AVX-512: 1/c by rcp14 and two Newton steps instead of a
-// division), the drawdown in O(1) per piece (below the old peak the worst bar is the
-// lowest; above it only the peak moves unless the piece also dips below (1 − mdd)·peak,
-// then bar by bar).
+// Single run (AVX-512): the strict comparison SMA(fast) > SMA(slow) is kept as one running
+// exact difference slow·S_fast − fast·S_slow, in int64 (its per-bar increments are exact
+// doubles under the precondition; two-products where 2·fast·slow·max ≥ 2^62), 8 bars per
+// instruction, yielding target bits a block ahead of the trades, so that the lines of
+// the opens the fills will read (and only those) are requested early. Per block, the
+// position changes are flattened into a list (VBMI2 compress) and applied in order —
+// cash and quantity exactly as the reference simulator computes them — which gives each
+// run of constant position its equity line m·close + a. One branch-free pass per 8 bars
+// then finds each bar's run from a 256-entry table and two permutes, and computes the
+// equity, the per-bar return e/e' − 1 (1/e' by rcp14 and two Newton steps) and the
+// min/max of each 64 bars, which settle the drawdown in O(1) unless those bars both set
+// a new peak and may set a new maximum drawdown (then bar by bar).
+// Single run (AVX2): the same signal in doubles (2·fast·slow·max < 2^53, else
+// two-products), runs of constant position handled as a whole (returns and min/max
+// vectorised, drawdown in O(1) per piece where possible).
 //
-// Sweep: per block, work shared by every parameter set is done once (rolling window
-// sums for each distinct window length, exact because closes are integer mantissas —
-// AVX-512: from 64-bit integer prefix sums; per-bar return contributions of entries,
+// Sweep: per block, work shared by every parameter set is done once (window sums for
+// each distinct window length from 64-bit integer prefix sums, exact because closes are
+// integer mantissas, and their means in float; per-bar return contributions of entries,
 // exits and held bars as prefix sums; a sparse table of min and max of the closes). Per
-// parameter set, the comparison yields position bits, their transitions are flattened
-// into a list of entry/exit bars (AVX-512 VBMI2: by compress), and each trade then costs
-// O(1) with no data-dependent branch but the rare bar-by-bar drawdown: returns from the
-// prefix sums, the run's min/max from two sparse-table loads, cash exactly as the
-// reference simulator computes it.
+// parameter set, the comparison runs (AVX-512) on the float means, 16 bars per instruction, and a
+// 64-bar word with any bar within float rounding of a tie is redone exactly from the
+// sums; the position bits' transitions are flattened into a list of entry/exit bars
+// (AVX-512 VBMI2: by compress), and each trade then costs O(1) with no data-dependent
+// branch but the rare bar-by-bar drawdown: returns from the prefix sums, the run's
+// min/max from two sparse-table loads, cash exactly as the reference simulator computes it.
 //
-// Needs AVX2+FMA at run time (AVX-512 F/DQ/BW/VL used when present); on other CPUs the
+// Needs AVX2+FMA at run time (AVX-512 F/DQ/BW/VL and VBMI2 used when present); on other CPUs the
 // functions fall back to the reference simulator.
 #include "atb/engine/backtest.hpp"
 
