@@ -145,7 +145,10 @@ void BM_Engine_SmaSweep(benchmark::State& st) {
     sweep_sma_cross(b, pairs, o, out);
     benchmark::DoNotOptimize(out.data());
   }
+  double trades = 0;
+  for (auto const& m : out) trades += static_cast<double>(m.trades);
   st.counters["combinations"] = static_cast<double>(pairs.size());
+  st.counters["trades"] = trades;
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size() * pairs.size()));
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size() * sizeof(double)));
 }
