@@ -833,6 +833,7 @@ struct sweep_pair {
   bool lng = false;            // long during the previous block's last bar
   double cash, qty = 0, entry_value = 0;
   double peak, mdd = 0;
+  double low = 0;  ///< lowest equity since the peak was set: the drawdown 1 − low/peak is still to be counted in mdd
   double s1 = 0, s2 = 0, s3 = 0, gross_profit = 0, gross_loss = 0;
   std::size_t exposed = 0, trades = 0, wins = 0;
 };
@@ -885,7 +886,7 @@ ATB_AVX512_VBMI2 std::size_t pair_events_vbmi2(sweep_pair& k, std::uint64_t cons
 
 /// Trade state of one pair while a block's events are applied (in registers).
 struct trade_state {
-  double cash, qty, entry_value, peak, mdd, s1, s2, s3, gp, gl;
+  double cash, qty, entry_value, peak, mdd, low, s1, s2, s3, gp, gl;
   std::size_t wins;
 };
 
@@ -893,22 +894,36 @@ struct trade_state {
 /// below the old peak, the worst bar is the minimum (1 − qty·min/peak, as bar by bar);
 /// above it, nothing changes but the peak when the minimum stays above (1 − mdd)·the new
 /// peak. Otherwise (a new peak and a new drawdown in one run: rare) bar by bar.
+/// The drawdown is counted lazily: below the peak only the lowest equity is kept (`low`),
+/// and 1 − low/peak — the largest drawdown against that peak, as bar by bar, since
+/// rounding is monotone — joins mdd when a new peak is set. Divisions: one per new peak
+/// instead of two per trade.
+inline void new_peak(trade_state& t, double e) {
+  t.mdd = std::max(t.mdd, 1.0 - t.low / t.peak);
+  t.peak = e;
+  t.low = e;
+}
+
 inline void held_run(trade_state& t, sweep_shared const& s, std::size_t x, std::size_t z) {
   unsigned const h = static_cast<unsigned>(std::bit_width(z - x + 1)) - 1;
   double const* a = s.rng[h] + 2 * x;
   double const* b = s.rng[h] + 2 * (z + 1 - (std::size_t{1} << h));
   double const hi = t.qty * std::max(a[1], b[1]), e_lo = t.qty * std::min(a[0], b[0]);
-  bool const below = hi <= t.peak;
-  double const cand = 1.0 - e_lo / t.peak;
-  if (below || e_lo >= (1.0 - t.mdd) * hi) {
-    t.mdd = std::max(t.mdd, below ? cand : 0.0);
-    t.peak = std::max(t.peak, hi);
-  } else {
-    for (std::size_t j = x; j <= z; ++j) {
-      double const e = t.qty * s.close[j];
-      t.peak = std::max(t.peak, e);
-      if (e < t.peak * (1.0 - t.mdd)) t.mdd = std::max(t.mdd, 1.0 - e / t.peak);
-    }
+  if (hi <= t.peak) {  // below the peak: the worst bar is the lowest
+    t.low = std::min(t.low, e_lo);
+    return;
+  }
+  double const m = std::max(t.mdd, 1.0 - t.low / t.peak);  // the drawdown so far
+  if (e_lo >= (1.0 - m) * hi) {  // a new peak, and no bar of the run goes below (1 − m)·hi
+    t.mdd = m;
+    t.peak = hi;
+    t.low = hi;
+    return;
+  }
+  for (std::size_t j = x; j <= z; ++j) {  // rare: bar by bar
+    double const e = t.qty * s.close[j];
+    if (e > t.peak) new_peak(t, e);
+    else t.low = std::min(t.low, e);
   }
 }
 
@@ -936,8 +951,8 @@ inline void leave_at(trade_state& t, sweep_shared const& s, double fee_out, std:
   t.wins += pnl > 0 ? 1u : 0u;
   t.gp += pnl > 0 ? pnl : 0.0;
   t.gl -= pnl > 0 ? 0.0 : pnl;
-  t.peak = std::max(t.peak, t.cash);
-  t.mdd = std::max(t.mdd, 1.0 - t.cash / t.peak);  // no branch: in a falling equity it is taken at random
+  if (t.cash > t.peak) new_peak(t, t.cash);
+  else t.low = std::min(t.low, t.cash);
 }
 
 /// Applies one block's events (from pair_events) to a pair: per trade O(1) and no
@@ -945,7 +960,7 @@ inline void leave_at(trade_state& t, sweep_shared const& s, double fee_out, std:
 /// four pairs, to overlap their cash chains, measured slower.)
 ATB_AVX2 void apply_events(sweep_pair& k, sweep_shared const& s, double fee_out, std::uint16_t const* ev, std::size_t n,
                            std::size_t len) {
-  trade_state t{k.cash, k.qty, k.entry_value, k.peak, k.mdd, k.s1, k.s2, k.s3, k.gross_profit, k.gross_loss, 0};
+  trade_state t{k.cash, k.qty, k.entry_value, k.peak, k.mdd, k.low, k.s1, k.s2, k.s3, k.gross_profit, k.gross_loss, 0};
   std::size_t i = 0;
   if (k.lng) {  // the run from the previous block continues
     std::size_t const b = n > 0 ? ev[0] : len;
@@ -980,6 +995,7 @@ ATB_AVX2 void apply_events(sweep_pair& k, sweep_shared const& s, double fee_out,
   k.entry_value = t.entry_value;
   k.peak = t.peak;
   k.mdd = t.mdd;
+  k.low = t.low;
   k.s1 = t.s1;
   k.s2 = t.s2;
   k.s3 = t.s3;
@@ -1154,14 +1170,14 @@ metrics finish_sweep(sweep_pair& k, bar_series const& b, exec_options const& opt
     k.gross_loss -= pnl > 0 ? 0.0 : pnl;
     k.qty = 0;
   }
-  k.peak = std::max(k.peak, k.cash);
   metric_sums m;
   m.bars = n;
   m.returns = n - 1;
   m.sum_r = k.s1;
   m.sum_r2 = k.s2;
   m.sum_neg2 = k.s3;
-  m.max_drawdown = std::max(k.mdd, 1.0 - k.cash / k.peak);
+  double const peak = std::max(k.peak, k.cash), low = k.cash > k.peak ? k.cash : std::min(k.low, k.cash);
+  m.max_drawdown = std::max({k.mdd, 1.0 - k.low / k.peak, 1.0 - low / peak});
   m.exposed_bars = k.exposed;
   m.trades = k.trades;
   m.wins = k.wins;
@@ -1296,6 +1312,7 @@ void sweep_sma_cross(bar_series const& b, std::span<sma_pair const> pairs, exec_
       k.ds = pairs[i].slow;
       k.cash = opt.capital;
       k.peak = opt.capital;
+      k.low = opt.capital;
     }
     run_sweep(b, ks, opt, isa == fast_sma_isa::avx512);
     for (std::size_t i = i0; i < i1; ++i) out[i] = finish_sweep(ks[i - i0], b, opt, bpy, bh, span);
