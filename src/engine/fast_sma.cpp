@@ -473,13 +473,19 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
     // slow·max < 2^53 (the precondition); D and its scanned partial sums (differences of
     // two D values) fit while 2·fast·slow·max < 2^62. An all-double D needed
     // 2·fast·slow·max < 2^53, which BTC at 10/50 (closes ~1e13 at 8 decimals) misses.
+    // Under the precondition (max < 2^53/slow), 2·fast·slow·max < 2^54·fast: no check is
+    // needed for fast <= 256; beyond, the closes' maximum is tracked and checked.
     std::size_t const i0 = i, iend = i0 + (b1 - i0) / 64 * 64;
+    bool const track = fast > 256;
     // The closes the loop reads: [i0 − slow, iend); mx1 takes [i0, iend) as it goes.
-    __m512d gapv = _mm512_setzero_pd();
-    std::size_t g = i0 - slow;
-    for (; g + 8 <= i0; g += 8) gapv = _mm512_max_pd(gapv, _mm512_loadu_pd(c + g));
-    double gap = hmax8(gapv);
-    for (; g < i0; ++g) gap = std::max(gap, c[g]);
+    double gap = 0;
+    if (track) {
+      __m512d gapv = _mm512_setzero_pd();
+      std::size_t g = i0 - slow;
+      for (; g + 8 <= i0; g += 8) gapv = _mm512_max_pd(gapv, _mm512_loadu_pd(c + g));
+      gap = hmax8(gapv);
+      for (; g < i0; ++g) gap = std::max(gap, c[g]);
+    }
     auto const cfi = static_cast<std::int64_t>(cf), csi = static_cast<std::int64_t>(cs);
     __m512i vd = _mm512_set1_epi64(static_cast<std::int64_t>(ds) * cfi - static_cast<std::int64_t>(df) * csi);
     __m512d mx1 = _mm512_set1_pd(gap);
@@ -492,7 +498,7 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
     auto inc = [&](std::size_t t) ATB_AVX512 -> __m512i {  // scanned D increments of bars t..t+7
       __m512d const cur = _mm512_loadu_pd(c + t);
       __m512d const old = _mm512_loadu_pd(c + t - slow);
-      mx1 = _mm512_max_pd(mx1, cur);
+      if (track) mx1 = _mm512_max_pd(mx1, cur);
       __m512d const x = _mm512_sub_pd(cur, _mm512_loadu_pd(c + t - fast));
       return scan8i(_mm512_cvtpd_epi64(_mm512_fmsub_pd(vs, x, _mm512_mul_pd(vf, _mm512_sub_pd(cur, old)))));
     };
@@ -508,8 +514,8 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
       }
       bits[(i - b0) >> 6] = acc;
     }
-    double const top = hmax8(mx1);
-    if (ds * top < 0x1p53 && 2.0 * df * ds * top < 0x1p62) {
+    double const top = track ? hmax8(mx1) : 0.0;
+    if (!track || (ds * top < 0x1p53 && 2.0 * df * ds * top < 0x1p62)) {
       cf = 0;
       cs = 0;
       for (std::size_t q = i - fast; q < i; ++q) cf += c[q];
