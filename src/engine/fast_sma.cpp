@@ -1056,48 +1056,60 @@ bool has_vbmi2() noexcept {
 /// before bar b0 − maxw + j, modulo 2^64 (exact differences: every window sum is an
 /// integer below 2^53), so each sum is one subtraction and one conversion, no scan.
 ATB_AVX512 void window_sums_512(std::uint64_t const* q, std::size_t maxw, std::size_t len, std::size_t w, double* out,
-                                float* mean, double& max_mean) {
+                                double& min_mean, double& max_mean) {
   std::uint64_t const* hi = q + maxw + 1;  // hi[k] = Q(b0 + k + 1)
   std::uint64_t const* lo = hi - w;
   double const inv = 1.0 / static_cast<double>(w);
   __m512d const vinv = _mm512_set1_pd(inv);
-  __m512d mx = _mm512_setzero_pd();
+  __m512d mn = _mm512_set1_pd(min_mean), mx = _mm512_set1_pd(max_mean);
   std::size_t k = 0;
   for (; k + 8 <= len; k += 8) {
     __m512d const d = _mm512_cvtepi64_pd(_mm512_sub_epi64(_mm512_loadu_si512(hi + k), _mm512_loadu_si512(lo + k)));
     _mm512_storeu_pd(out + k, d);
     __m512d const m = _mm512_mul_pd(d, vinv);
+    mn = _mm512_min_pd(mn, m);
     mx = _mm512_max_pd(mx, m);
-    _mm256_storeu_ps(mean + k, _mm512_cvtpd_ps(m));
   }
-  double top = hmax8(mx);
+  min_mean = hmin8(mn);
+  max_mean = hmax8(mx);
   for (; k < len; ++k) {
     out[k] = static_cast<double>(static_cast<std::int64_t>(hi[k] - lo[k]));
-    mean[k] = static_cast<float>(out[k] * inv);
-    top = std::max(top, out[k] * inv);
+    min_mean = std::min(min_mean, out[k] * inv);
+    max_mean = std::max(max_mean, out[k] * inv);
   }
-  max_mean = std::max(max_mean, top);
 }
 
-/// signal_bits_512 on whole 64-bar words from the window means in float, 16 bars per
-/// instruction: SMA(fast) − SMA(slow) in float decides the bit when it is beyond eps
-/// (2^-20 of the largest mean of the block, well above the float and division rounding
-/// of either mean); a word with any bar within eps is redone exactly from the sums.
-/// Returns the number of bars done (whole words); the caller finishes the block.
-ATB_AVX512 std::size_t signal_bits_512_f32(float const* mf, float const* ms, double const* sf, double const* ss,
-                                           std::size_t len, double df, double ds, float eps, std::uint64_t* bits) {
+/// The means of one window's sums as int16: round((sum/w − base)·scale).
+ATB_AVX512 void quantize_means_512(double const* sums, std::size_t len, std::size_t w, double base, double scale,
+                                   std::int16_t* out) {
+  double const inv = 1.0 / static_cast<double>(w);
+  __m512d const vinv = _mm512_set1_pd(inv), vb = _mm512_set1_pd(base), vs = _mm512_set1_pd(scale);
+  std::size_t k = 0;
+  for (; k + 8 <= len; k += 8) {
+    __m512d const m = _mm512_mul_pd(_mm512_loadu_pd(sums + k), vinv);
+    __m512i const qv = _mm512_cvtpd_epi64(_mm512_mul_pd(_mm512_sub_pd(m, vb), vs));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi64_epi16(qv));
+  }
+  for (; k < len; ++k) out[k] = static_cast<std::int16_t>(std::nearbyint((sums[k] * inv - base) * scale));
+}
+
+/// signal_bits_512 on whole 64-bar words from the quantized means, 32 bars per
+/// instruction: the int16 difference decides the bit when it is beyond 2 units (each
+/// quantized mean is within 0.51 unit of its exact value: see run_sweep's scale); a word
+/// with any bar within 2 units is redone exactly from the sums. Returns the number of
+/// bars done (whole words); the caller finishes the block.
+ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t const* qs, double const* sf,
+                                           double const* ss, std::size_t len, double df, double ds, std::uint64_t* bits) {
   __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
-  __m512 const ve = _mm512_set1_ps(eps);
-  __m512 const abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  __m512i const two = _mm512_set1_epi16(2);
   std::size_t k = 0;
   for (; k + 64 <= len; k += 64) {
-    std::uint64_t acc = 0;
-    __mmask16 amb = 0;
-    for (unsigned u = 0; u < 64; u += 16) {
-      __m512 const d = _mm512_sub_ps(_mm512_loadu_ps(mf + k + u), _mm512_loadu_ps(ms + k + u));
-      acc |= static_cast<std::uint64_t>(_mm512_cmp_ps_mask(d, ve, _CMP_GT_OQ)) << u;
-      amb = static_cast<__mmask16>(amb | _mm512_cmp_ps_mask(_mm512_and_ps(d, abs_mask), ve, _CMP_LE_OQ));
-    }
+    __m512i const d0 = _mm512_sub_epi16(_mm512_loadu_si512(qf + k), _mm512_loadu_si512(qs + k));
+    __m512i const d1 = _mm512_sub_epi16(_mm512_loadu_si512(qf + k + 32), _mm512_loadu_si512(qs + k + 32));
+    std::uint64_t acc = static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d0, two)) |
+                        static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d1, two)) << 32;
+    __mmask32 const amb =
+        _mm512_cmple_epi16_mask(_mm512_abs_epi16(d0), two) | _mm512_cmple_epi16_mask(_mm512_abs_epi16(d1), two);
     if (amb) {
       acc = 0;
       for (unsigned u = 0; u < 64; u += 8)
@@ -1125,7 +1137,7 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
     k.si = static_cast<std::size_t>(std::lower_bound(wins.begin(), wins.end(), k.p.slow) - wins.begin());
   }
   aligned_vector<double> sums(wins.size() * block);
-  aligned_vector<float> means(avx512 ? wins.size() * block : 0);  // sums / window length, in float
+  aligned_vector<std::int16_t> qmeans(avx512 ? wins.size() * block : 0);  // sums / window length, quantized
   std::vector<double> carry(wins.size(), 0.0);
   std::size_t const maxw = wins.back();
   std::vector<std::uint64_t> pre(avx512 ? maxw + block + 1 : 0, 0);  // Q(b0 − maxw + j), 0 before bar 0
@@ -1133,28 +1145,36 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
   std::vector<std::uint16_t> ev(block + 96);
   double const fee_out = 1.0 - opt.fee;
   std::uint64_t tb[words];
-  double max_mean = 0;
+  double min_mean = 0, max_mean = 0;
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block), len = b1 - b0;
     if (avx512) {
       for (std::size_t j = maxw + 1; j <= maxw + len; ++j)
         pre[j] = pre[j - 1] + static_cast<std::uint64_t>(c[b0 + j - maxw - 1]);
+      min_mean = std::numeric_limits<double>::infinity();
       max_mean = 0;
       for (std::size_t w = 0; w < wins.size(); ++w)
-        window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block, means.data() + w * block, max_mean);
+        window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block, min_mean, max_mean);
+      // Means quantized to int16 around the block's midrange: at most ±15,000 units, so
+      // differences never overflow. A quantized mean is within 0.5 unit (rounding) plus
+      // 2^-51·max·scale ≤ 0.01 unit (the double mean's own rounding: scale is capped at
+      // 15,000 / (max·2^-30)) of the exact mean times scale.
+      double const base = 0.5 * (min_mean + max_mean);
+      double const scale = 15000.0 / std::max(0.5 * (max_mean - min_mean), std::ldexp(max_mean, -30) + 1e-300);
+      for (std::size_t w = 0; w < wins.size(); ++w)
+        quantize_means_512(sums.data() + w * block, len, wins[w], base, scale, qmeans.data() + w * block);
       std::copy(pre.begin() + static_cast<std::ptrdiff_t>(len), pre.begin() + static_cast<std::ptrdiff_t>(len + maxw + 1),
                 pre.begin());
     } else {
       for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
     }
     sweep_prep(cx, b0, b1, *shared);
-    auto const eps = static_cast<float>(std::ldexp(max_mean, -20));
     for (auto& k : ks) {
       double const* sf = sums.data() + k.fi * block;
       double const* ss = sums.data() + k.si * block;
       if (avx512) {
-        std::size_t const done = signal_bits_512_f32(means.data() + k.fi * block, means.data() + k.si * block, sf, ss, len,
-                                                     k.df, k.ds, eps, tb);
+        std::size_t const done =
+            signal_bits_512_q16(qmeans.data() + k.fi * block, qmeans.data() + k.si * block, sf, ss, len, k.df, k.ds, tb);
         signal_bits_512(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb, done);
       } else {
         signal_bits(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb);
