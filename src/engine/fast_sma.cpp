@@ -1116,22 +1116,22 @@ ATB_AVX512 void quantize_means_512(double const* sums, std::size_t len, std::siz
 }
 
 /// signal_bits_512 on whole 64-bar words from the quantized means, 32 bars per
-/// instruction: the int16 difference decides the bit when it is beyond 2 units (each
-/// quantized mean is within 0.51 unit of its exact value: see run_sweep's scale); a word
-/// with any bar within 2 units is redone exactly from the sums. Returns the number of
-/// bars done (whole words); the caller finishes the block.
+/// instruction: the (saturating) int16 difference decides the bit when it is 2 units or
+/// more (each quantized mean is within 0.51 unit of its exact value: see run_sweep's
+/// scale); a word with any bar within 1 unit is redone exactly from the sums. Returns the
+/// number of bars done (whole words); the caller finishes the block.
 ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t const* qs, double const* sf,
                                            double const* ss, std::size_t len, double df, double ds, std::uint64_t* bits) {
   __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
-  __m512i const two = _mm512_set1_epi16(2);
+  __m512i const one = _mm512_set1_epi16(1);
   std::size_t k = 0;
   for (; k + 64 <= len; k += 64) {
-    __m512i const d0 = _mm512_sub_epi16(_mm512_loadu_si512(qf + k), _mm512_loadu_si512(qs + k));
-    __m512i const d1 = _mm512_sub_epi16(_mm512_loadu_si512(qf + k + 32), _mm512_loadu_si512(qs + k + 32));
-    std::uint64_t acc = static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d0, two)) |
-                        static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d1, two)) << 32;
+    __m512i const d0 = _mm512_subs_epi16(_mm512_loadu_si512(qf + k), _mm512_loadu_si512(qs + k));
+    __m512i const d1 = _mm512_subs_epi16(_mm512_loadu_si512(qf + k + 32), _mm512_loadu_si512(qs + k + 32));
+    std::uint64_t acc = static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d0, one)) |
+                        static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d1, one)) << 32;
     __mmask32 const amb =
-        _mm512_cmple_epi16_mask(_mm512_abs_epi16(d0), two) | _mm512_cmple_epi16_mask(_mm512_abs_epi16(d1), two);
+        _mm512_cmple_epi16_mask(_mm512_abs_epi16(d0), one) | _mm512_cmple_epi16_mask(_mm512_abs_epi16(d1), one);
     if (amb) {
       acc = 0;
       for (unsigned u = 0; u < 64; u += 8)
@@ -1177,12 +1177,13 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
       max_mean = 0;
       for (std::size_t w = 0; w < wins.size(); ++w)
         window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block, min_mean, max_mean);
-      // Means quantized to int16 around the block's midrange: at most ±15,000 units, so
-      // differences never overflow. A quantized mean is within 0.5 unit (rounding) plus
-      // 2^-51·max·scale ≤ 0.01 unit (the double mean's own rounding: scale is capped at
-      // 15,000 / (max·2^-30)) of the exact mean times scale.
+      // Means quantized to int16 around the block's midrange: at most ±32,000 units
+      // (differences saturate, keeping their sign). A quantized mean is within 0.5 unit
+      // (rounding) plus 2^-51·max·scale ≤ 0.01 unit (the double mean's own rounding: scale
+      // is capped at 32,000 / (max·2^-29)) of the exact mean times scale, so a difference
+      // of 2 units or more has the sign of the exact one.
       double const base = 0.5 * (min_mean + max_mean);
-      double const scale = 15000.0 / std::max(0.5 * (max_mean - min_mean), std::ldexp(max_mean, -30) + 1e-300);
+      double const scale = 32000.0 / std::max(0.5 * (max_mean - min_mean), std::ldexp(max_mean, -29) + 1e-300);
       for (std::size_t w = 0; w < wins.size(); ++w)
         quantize_means_512(sums.data() + w * block, len, wins[w], base, scale, qmeans.data() + w * block);
       std::copy(pre.begin() + static_cast<std::ptrdiff_t>(len), pre.begin() + static_cast<std::ptrdiff_t>(len + maxw + 1),
