@@ -1130,12 +1130,14 @@ ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t 
     __m512i const d1 = _mm512_subs_epi16(_mm512_loadu_si512(qf + k + 32), _mm512_loadu_si512(qs + k + 32));
     std::uint64_t acc = static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d0, one)) |
                         static_cast<std::uint64_t>(_mm512_cmpgt_epi16_mask(d1, one)) << 32;
-    __mmask32 const amb =
-        _mm512_cmple_epi16_mask(_mm512_abs_epi16(d0), one) | _mm512_cmple_epi16_mask(_mm512_abs_epi16(d1), one);
-    if (amb) {
-      acc = 0;
-      for (unsigned u = 0; u < 64; u += 8)
-        acc |= static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k + u), _mm512_loadu_pd(ss + k + u), vf, vs)) << u;
+    std::uint64_t amb = static_cast<std::uint64_t>(_mm512_cmple_epi16_mask(_mm512_abs_epi16(d0), one)) |
+                        static_cast<std::uint64_t>(_mm512_cmple_epi16_mask(_mm512_abs_epi16(d1), one)) << 32;
+    while (amb) {  // the 8-bar groups with a bar within 1 unit, exactly
+      unsigned const u = static_cast<unsigned>(std::countr_zero(amb)) & ~7u;
+      std::uint64_t const g = std::uint64_t{0xFF} << u;
+      acc = (acc & ~g) |
+            static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k + u), _mm512_loadu_pd(ss + k + u), vf, vs)) << u;
+      amb &= ~g;
     }
     bits[k >> 6] = acc;
   }
