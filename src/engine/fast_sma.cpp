@@ -899,16 +899,19 @@ ATB_AVX2 std::size_t pair_events(sweep_pair& k, std::uint64_t const* tb, std::si
 /// pair_events with AVX-512 VBMI2: the positions of a word's set bits by two 32-lane
 /// compresses (writes 32 slots past the last position).
 ATB_AVX512_VBMI2 std::size_t pair_events_vbmi2(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev) {
-  __m512i const lanes = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
-                                         11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i const lanes8 = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41,
+                                   40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
+                                   17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   return pair_events_with(k, tb, len, ev, [&](std::uint64_t t, std::size_t w, std::uint16_t* out) ATB_AVX512_VBMI2 {
-    __m512i const lo = _mm512_add_epi16(lanes, _mm512_set1_epi16(static_cast<short>(w * 64)));
-    __m512i const hi = _mm512_add_epi16(lo, _mm512_set1_epi16(32));
-    auto const m0 = static_cast<__mmask32>(t), m1 = static_cast<__mmask32>(t >> 32);
-    auto const n0 = static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t)));
-    _mm512_storeu_si512(out, _mm512_maskz_compress_epi16(m0, lo));
-    _mm512_storeu_si512(out + n0, _mm512_maskz_compress_epi16(m1, hi));
-    return n0 + static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t >> 32)));
+    // One 64-lane byte compress per word; the first 32 positions widened to 16 bits (a
+    // word with more than 32 changes, rare, takes a second step).
+    __m512i const pos = _mm512_maskz_compress_epi8(t, lanes8);
+    __m512i const base = _mm512_set1_epi16(static_cast<short>(w * 64));
+    _mm512_storeu_si512(out, _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_castsi512_si256(pos)), base));
+    auto const cnt = static_cast<std::size_t>(std::popcount(t));
+    if (cnt > 32) [[unlikely]]
+      _mm512_storeu_si512(out + 32, _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(pos, 1)), base));
+    return cnt;
   });
 }
 
