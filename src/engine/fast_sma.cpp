@@ -420,6 +420,22 @@ ATB_AVX2 inline std::size_t flatten_bits(std::uint64_t t, std::uint32_t base, st
   return cnt;
 }
 
+/// flatten_bits with AVX-512 VBMI2: one 64-lane byte compress, the first 32 positions
+/// widened to 16 bits (a word with more than 32 set bits, rare, takes a second step).
+/// Writes 32 slots (64 if more than 32 bits) from out.
+ATB_AVX512_VBMI2 inline std::size_t flatten_bits_vbmi2(std::uint64_t t, std::uint32_t base, std::uint16_t* out) {
+  __m512i const lanes8 = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43,
+                                         42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+                                         21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i const pos = _mm512_maskz_compress_epi8(t, lanes8);
+  __m512i const b = _mm512_set1_epi16(static_cast<short>(base));
+  _mm512_storeu_si512(out, _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_castsi512_si256(pos)), b));
+  auto const cnt = static_cast<std::size_t>(std::popcount(t));
+  if (cnt > 32) [[unlikely]]
+    _mm512_storeu_si512(out + 32, _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(pos, 1)), b));
+  return cnt;
+}
+
 // ---- AVX-512 single run -------------------------------------------------------------
 
 template <int K>
@@ -614,8 +630,6 @@ ATB_AVX2 inline std::size_t block_changes(std::uint64_t const* tb, std::size_t l
 /// block_changes with AVX-512 VBMI2: a word's change positions by two 32-lane compresses.
 ATB_AVX512_VBMI2 std::size_t block_changes_vbmi2(std::uint64_t const* tb, std::size_t len, std::uint64_t& carry_t,
                                                  std::uint64_t& carry_p, block_events& be) {
-  __m512i const lanes = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
-                                         11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   std::size_t const nw = (len + 63) / 64;
   std::size_t exposed = 0;
   be.n = 0;
@@ -626,12 +640,7 @@ ATB_AVX512_VBMI2 std::size_t block_changes_vbmi2(std::uint64_t const* tb, std::s
     exposed += static_cast<std::size_t>(std::popcount(p));
     std::uint64_t const t = (p ^ ((p << 1) | carry_p)) & keep;
     be.tr[w] = t;
-    __m512i const lo = _mm512_add_epi16(lanes, _mm512_set1_epi16(static_cast<short>(w * 64)));
-    auto const n0 = static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t)));
-    _mm512_storeu_si512(be.ev + be.n, _mm512_maskz_compress_epi16(static_cast<__mmask32>(t), lo));
-    _mm512_storeu_si512(be.ev + be.n + n0, _mm512_maskz_compress_epi16(static_cast<__mmask32>(t >> 32),
-                                                                        _mm512_add_epi16(lo, _mm512_set1_epi16(32))));
-    be.n += n0 + static_cast<std::size_t>(std::popcount(static_cast<std::uint32_t>(t >> 32)));
+    be.n += flatten_bits_vbmi2(t, static_cast<std::uint32_t>(w * 64), be.ev + be.n);
     carry_t = tb[w] >> 63;
     carry_p = p >> 63;
   }
@@ -899,19 +908,8 @@ ATB_AVX2 std::size_t pair_events(sweep_pair& k, std::uint64_t const* tb, std::si
 /// pair_events with AVX-512 VBMI2: the positions of a word's set bits by two 32-lane
 /// compresses (writes 32 slots past the last position).
 ATB_AVX512_VBMI2 std::size_t pair_events_vbmi2(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev) {
-  __m512i const lanes8 = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41,
-                                   40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
-                                   17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  return pair_events_with(k, tb, len, ev, [&](std::uint64_t t, std::size_t w, std::uint16_t* out) ATB_AVX512_VBMI2 {
-    // One 64-lane byte compress per word; the first 32 positions widened to 16 bits (a
-    // word with more than 32 changes, rare, takes a second step).
-    __m512i const pos = _mm512_maskz_compress_epi8(t, lanes8);
-    __m512i const base = _mm512_set1_epi16(static_cast<short>(w * 64));
-    _mm512_storeu_si512(out, _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_castsi512_si256(pos)), base));
-    auto const cnt = static_cast<std::size_t>(std::popcount(t));
-    if (cnt > 32) [[unlikely]]
-      _mm512_storeu_si512(out + 32, _mm512_add_epi16(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(pos, 1)), base));
-    return cnt;
+  return pair_events_with(k, tb, len, ev, [](std::uint64_t t, std::size_t w, std::uint16_t* out) ATB_AVX512_VBMI2 {
+    return flatten_bits_vbmi2(t, static_cast<std::uint32_t>(w * 64), out);
   });
 }
 
