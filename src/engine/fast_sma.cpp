@@ -166,6 +166,16 @@ inline void add_r(combo& k, double r) {
   k.sums.sum_neg2 += ng * ng;
 }
 
+/// Buys with all cash at open j, as the simulator does (j >= 1: t_{-1} is 0).
+inline void open_long(combo& k, ctx const& cx, std::size_t j) {
+  k.entry_value = k.cash;
+  k.entry_price = cx.o[j] * cx.buy_mul;
+  k.qty = k.cash / (k.entry_price * (1.0 + cx.fee));
+  k.cash = 0;
+  k.pos = 1;
+  k.entry_bar = j;
+}
+
 inline void close_long(combo& k, ctx const& cx, double price, std::size_t bar, exit_reason why) {
   double const xp = price * cx.sell_mul;
   k.cash += k.qty * xp * (1.0 - cx.fee);
@@ -374,13 +384,8 @@ __attribute__((always_inline)) inline void process_block_with(combo& k, ctx cons
     if (k.pos == 0) {
       std::size_t const e = find(q, true);
       if (e >= len) break;
-      std::size_t const j = b0 + e;  // enter at open j (j >= 1: t_{-1} is 0)
-      k.entry_value = k.cash;
-      k.entry_price = cx.o[j] * cx.buy_mul;
-      k.qty = k.cash / (k.entry_price * (1.0 + cx.fee));
-      k.cash = 0;
-      k.pos = 1;
-      k.entry_bar = j;
+      std::size_t const j = b0 + e;
+      open_long(k, cx, j);
       double const eq = k.qty * cx.c[j];
       add_r(k, eq / k.entry_value - 1.0);
       dd_point(k, eq);
@@ -606,45 +611,50 @@ struct block_events {
   std::size_t n = 0;
 };
 
-/// Position changes from target bits: the position during a bar is the target of the bar
-/// before. carry_t: the target of the bar before the block; carry_p: the position during
-/// it. Returns the number of bars held.
-ATB_AVX2 inline std::size_t block_changes(std::uint64_t const* tb, std::size_t len, std::uint64_t& carry_t,
-                                          std::uint64_t& carry_p, block_events& be) {
+/// Position changes from target bits, shared by the single run and the sweep: the
+/// position during a bar is the target of the bar before. carry_t: the target of the bar
+/// before the block; carry_p: the position during it (both advanced). The changes'
+/// positions are flattened into ev (by `flatten`), their bits stored into tr when given;
+/// returns their number and adds the bars held to `exposed`. (Only the last block has a
+/// partial word: the carries it leaves are not used.)
+template <class Flatten>
+__attribute__((always_inline)) inline std::size_t position_changes(std::uint64_t const* tb, std::size_t len,
+                                                                   std::uint64_t& carry_t, std::uint64_t& carry_p,
+                                                                   std::uint16_t* ev, std::uint64_t* tr,
+                                                                   std::size_t& exposed, Flatten flatten) {
   std::size_t const nw = (len + 63) / 64;
-  std::size_t exposed = 0;
-  be.n = 0;
+  std::size_t n = 0;
   for (std::size_t w = 0; w < nw; ++w) {
     std::uint64_t const keep =
         (w + 1 == nw && (len & 63)) ? (std::uint64_t{1} << (len & 63)) - 1 : ~std::uint64_t{0};
     std::uint64_t const p = ((tb[w] << 1) | carry_t) & keep;
     exposed += static_cast<std::size_t>(std::popcount(p));
-    be.tr[w] = (p ^ ((p << 1) | carry_p)) & keep;
-    be.n += flatten_bits(be.tr[w], static_cast<std::uint32_t>(w * 64), be.ev + be.n);
+    std::uint64_t const t = (p ^ ((p << 1) | carry_p)) & keep;  // entries and exits
+    if (tr) tr[w] = t;
+    n += flatten(t, static_cast<std::uint32_t>(w * 64), ev + n);
     carry_t = tb[w] >> 63;
     carry_p = p >> 63;
   }
-  return exposed;  // (only the last block has a partial word: its carries are not used)
+  return n;
 }
 
-/// block_changes with AVX-512 VBMI2: a word's change positions by two 32-lane compresses.
-ATB_AVX512_VBMI2 std::size_t block_changes_vbmi2(std::uint64_t const* tb, std::size_t len, std::uint64_t& carry_t,
-                                                 std::uint64_t& carry_p, block_events& be) {
-  std::size_t const nw = (len + 63) / 64;
+/// The single run's changes of one block; returns the bars held.
+template <class Flatten>
+__attribute__((always_inline)) inline std::size_t block_changes_with(std::uint64_t const* tb, std::size_t len,
+                                                                     std::uint64_t& carry_t, std::uint64_t& carry_p,
+                                                                     block_events& be, Flatten flatten) {
   std::size_t exposed = 0;
-  be.n = 0;
-  for (std::size_t w = 0; w < nw; ++w) {
-    std::uint64_t const keep =
-        (w + 1 == nw && (len & 63)) ? (std::uint64_t{1} << (len & 63)) - 1 : ~std::uint64_t{0};
-    std::uint64_t const p = ((tb[w] << 1) | carry_t) & keep;
-    exposed += static_cast<std::size_t>(std::popcount(p));
-    std::uint64_t const t = (p ^ ((p << 1) | carry_p)) & keep;
-    be.tr[w] = t;
-    be.n += flatten_bits_vbmi2(t, static_cast<std::uint32_t>(w * 64), be.ev + be.n);
-    carry_t = tb[w] >> 63;
-    carry_p = p >> 63;
-  }
+  be.n = position_changes(tb, len, carry_t, carry_p, be.ev, be.tr, exposed, flatten);
   return exposed;
+}
+ATB_AVX2 std::size_t block_changes(std::uint64_t const* tb, std::size_t len, std::uint64_t& ct, std::uint64_t& cp,
+                                   block_events& be) {
+  return block_changes_with(tb, len, ct, cp, be, [](std::uint64_t t, std::uint32_t b, std::uint16_t* o) ATB_AVX2 { return flatten_bits(t, b, o); });
+}
+ATB_AVX512_VBMI2 std::size_t block_changes_vbmi2(std::uint64_t const* tb, std::size_t len, std::uint64_t& ct,
+                                                 std::uint64_t& cp, block_events& be) {
+  return block_changes_with(tb, len, ct, cp, be,
+                            [](std::uint64_t t, std::uint32_t b, std::uint16_t* o) ATB_AVX512_VBMI2 { return flatten_bits_vbmi2(t, b, o); });
 }
 
 ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& be, std::size_t b0, std::size_t b1,
@@ -658,13 +668,8 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
   sa[0] = k.pos ? 0.0 : k.cash;
   for (std::size_t i = 0; i < n; ++i) {
     std::size_t const j = b0 + ev[i];
-    if (k.pos == 0) {  // enter at open j (j >= 1: t_{-1} is 0)
-      k.entry_value = k.cash;
-      k.entry_price = cx.o[j] * cx.buy_mul;
-      k.qty = k.cash / (k.entry_price * (1.0 + cx.fee));
-      k.cash = 0;
-      k.pos = 1;
-      k.entry_bar = j;
+    if (k.pos == 0) {
+      open_long(k, cx, j);
       sm[i + 1] = k.qty;
       sa[i + 1] = 0.0;
     } else {
@@ -879,37 +884,26 @@ struct sweep_pair {
 /// entries and exits (alternating, the first an exit when the pair is long at the
 /// block's start) flattened into ev (block + 64 slots); returns their number.
 template <class Flatten>
-__attribute__((always_inline)) inline std::size_t pair_events_with(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev,
-                                    Flatten flatten) {
-  std::size_t const nw = (len + 63) / 64;
+__attribute__((always_inline)) inline std::size_t pair_events_with(sweep_pair& k, std::uint64_t const* tb,
+                                                                   std::size_t len, std::uint16_t* ev,
+                                                                   Flatten flatten) {
   std::uint64_t carry_t = k.last_t, carry_p = k.lng;
-  std::size_t n = 0, exposed = 0;
-  for (std::size_t w = 0; w < nw; ++w) {
-    std::uint64_t p = (tb[w] << 1) | carry_t;  // position during bar = target of the bar before
-    carry_t = tb[w] >> 63;
-    if (w == nw - 1 && (len & 63)) p &= (std::uint64_t{1} << (len & 63)) - 1;
-    exposed += static_cast<std::size_t>(std::popcount(p));
-    std::uint64_t t = p ^ ((p << 1) | carry_p);  // entries and exits
-    carry_p = p >> 63;
-    if (w == nw - 1 && (len & 63)) t &= (std::uint64_t{1} << (len & 63)) - 1;
-    n += flatten(t, w, ev + n);
-  }
-  k.exposed += exposed;
+  std::size_t const n = position_changes(tb, len, carry_t, carry_p, ev, nullptr, k.exposed, flatten);
   k.last_t = (tb[(len - 1) >> 6] >> ((len - 1) & 63)) & 1u;
   return n;
 }
 
 ATB_AVX2 std::size_t pair_events(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev) {
-  return pair_events_with(k, tb, len, ev, [](std::uint64_t t, std::size_t w, std::uint16_t* out) ATB_AVX2 {
-    return flatten_bits(t, static_cast<std::uint32_t>(w * 64), out);
+  return pair_events_with(k, tb, len, ev, [](std::uint64_t t, std::uint32_t base, std::uint16_t* out) ATB_AVX2 {
+    return flatten_bits(t, base, out);
   });
 }
 
 /// pair_events with AVX-512 VBMI2: the positions of a word's set bits by two 32-lane
 /// compresses (writes 32 slots past the last position).
 ATB_AVX512_VBMI2 std::size_t pair_events_vbmi2(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev) {
-  return pair_events_with(k, tb, len, ev, [](std::uint64_t t, std::size_t w, std::uint16_t* out) ATB_AVX512_VBMI2 {
-    return flatten_bits_vbmi2(t, static_cast<std::uint32_t>(w * 64), out);
+  return pair_events_with(k, tb, len, ev, [](std::uint64_t t, std::uint32_t base, std::uint16_t* out) ATB_AVX512_VBMI2 {
+    return flatten_bits_vbmi2(t, base, out);
   });
 }
 
