@@ -29,7 +29,6 @@ constexpr std::size_t words = block / 64;
 #define ATB_AVX512_VBMI2 \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx512vbmi2,avx2,fma,popcnt,bmi,bmi2")))
 
-bool has_vbmi2() noexcept;
 
 ATB_AVX2 inline __m256d shl1(__m256d x) {  // [0, x0, x1, x2]
   __m256d const t = _mm256_permute2f128_pd(x, x, 0x08);
@@ -738,7 +737,7 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
   q = {s1, s2, s3, prev};
 }
 
-ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const& opt) {
+ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const& opt, bool vbmi2) {
   std::size_t const n = b.size();
   double const* c = b.close.data();
   ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
@@ -749,7 +748,6 @@ ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const
   // opens its fills will read requested, before block i's trades are processed, so that
   // those opens arrive while the signal loop runs.
   auto be = std::make_unique<block_events[]>(2);
-  bool const vbmi2 = has_vbmi2();
   std::uint64_t carry_t = 0, carry_p = 0;
   auto signal = [&](std::size_t b0, block_events& e) ATB_AVX512 {
     std::size_t const b1 = std::min(n, b0 + block);
@@ -1064,10 +1062,6 @@ ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t 
   }
 }
 
-bool has_vbmi2() noexcept {
-  static bool const v = __builtin_cpu_supports("avx512vbmi2");
-  return v;
-}
 
 /// Window sums of a block from integer prefix sums (AVX-512): q[j] = sum of the closes
 /// before bar b0 − maxw + j, modulo 2^64 (exact differences: every window sum is an
@@ -1139,8 +1133,8 @@ ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t 
   return k;
 }
 
-ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_options const& opt, bool avx512) {
-  bool const vbmi2 = avx512 && has_vbmi2();
+ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_options const& opt, fast_sma_isa isa) {
+  bool const avx512 = isa >= fast_sma_isa::avx512, vbmi2 = isa >= fast_sma_isa::avx512_vbmi2;
   std::size_t const n = b.size();
   double const* c = b.close.data();
   ctx const cx{c, b.open.data(), 1.0 + opt.slippage_bps / 1e4, 1.0 - opt.slippage_bps / 1e4, opt.fee, n};
@@ -1242,7 +1236,7 @@ fast_sma_isa detect_isa() noexcept {
     return fast_sma_isa::scalar;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl"))
-    return fast_sma_isa::avx512;
+    return __builtin_cpu_supports("avx512vbmi2") ? fast_sma_isa::avx512_vbmi2 : fast_sma_isa::avx512;
   return fast_sma_isa::avx2;
 }
 
@@ -1327,7 +1321,7 @@ metrics run_sma_cross_fast(bar_series const& b, sma_pair p, exec_options const& 
   }
   combo k = make_combo(p, opt);
   k.trades = trades;
-  if (isa == fast_sma_isa::avx512) run_single_512(b, k, opt);
+  if (isa >= fast_sma_isa::avx512) run_single_512(b, k, opt, isa >= fast_sma_isa::avx512_vbmi2);
   else run_single(b, k, opt);
   return finish(k, b, opt, bars_per_year(b.interval), buy_and_hold_price_return(b), span_ms(b));
 }
@@ -1360,7 +1354,7 @@ void sweep_sma_cross(bar_series const& b, std::span<sma_pair const> pairs, exec_
       k.peak = opt.capital;
       k.low = opt.capital;
     }
-    run_sweep(b, ks, opt, isa == fast_sma_isa::avx512);
+    run_sweep(b, ks, opt, isa);
     for (std::size_t i = i0; i < i1; ++i) out[i] = finish_sweep(ks[i - i0], b, opt, bpy, bh, span);
   }
 }

@@ -22,6 +22,7 @@ std::vector<fast_sma_isa> available_isas() {
   std::vector<fast_sma_isa> v{fast_sma_isa::scalar};
   if (fast_sma_cpu_isa() >= fast_sma_isa::avx2) v.push_back(fast_sma_isa::avx2);
   if (fast_sma_cpu_isa() >= fast_sma_isa::avx512) v.push_back(fast_sma_isa::avx512);
+  if (fast_sma_cpu_isa() >= fast_sma_isa::avx512_vbmi2) v.push_back(fast_sma_isa::avx512_vbmi2);
   return v;
 }
 
@@ -30,6 +31,7 @@ char const* name(fast_sma_isa i) {
     case fast_sma_isa::scalar: return "scalar";
     case fast_sma_isa::avx2: return "avx2";
     case fast_sma_isa::avx512: return "avx512";
+    case fast_sma_isa::avx512_vbmi2: return "avx512_vbmi2";
   }
   return "?";
 }
@@ -98,8 +100,10 @@ std::vector<sma_pair> grid(std::uint32_t f0, std::uint32_t f1, std::uint32_t fs,
 TEST(FastSma, CpuIsaIsReportedAndClamped) {
   isa_guard g;
   auto const cpu = fast_sma_cpu_isa();
-  EXPECT_EQ(set_fast_sma_isa(fast_sma_isa::avx512), cpu);
+  EXPECT_EQ(set_fast_sma_isa(fast_sma_isa::avx512_vbmi2), cpu);
   EXPECT_EQ(fast_sma_active_isa(), cpu);
+  EXPECT_EQ(set_fast_sma_isa(fast_sma_isa::avx512), std::min(cpu, fast_sma_isa::avx512));
+  EXPECT_EQ(fast_sma_active_isa(), std::min(cpu, fast_sma_isa::avx512));
   EXPECT_EQ(set_fast_sma_isa(fast_sma_isa::scalar), fast_sma_isa::scalar);
   EXPECT_EQ(fast_sma_active_isa(), fast_sma_isa::scalar);
 }

@@ -49,10 +49,12 @@ struct sma_pair {
   std::uint32_t slow = 50;
 };
 
-/// Instruction sets of the kernels: none (the reference simulator), AVX2+FMA, AVX-512.
-enum class fast_sma_isa : std::uint8_t { scalar, avx2, avx512 };
+/// Instruction sets of the kernels: none (the reference simulator), AVX2+FMA, AVX-512,
+/// AVX-512 with VBMI2 (byte compress: flattening position changes).
+enum class fast_sma_isa : std::uint8_t { scalar, avx2, avx512, avx512_vbmi2 };
 
-/// The widest set this CPU supports (avx512 needs AVX-512 F, DQ, BW and VL besides AVX2+FMA).
+/// The widest set this CPU supports (avx512 needs AVX-512 F, DQ, BW and VL besides
+/// AVX2+FMA; avx512_vbmi2 also VBMI2).
 fast_sma_isa fast_sma_cpu_isa() noexcept;
 /// The set the kernels use from now on: min(widest, fast_sma_cpu_isa()), returned. The
 /// default is the CPU's; lower it to compare paths (tests) or to measure one (benchmarks).
