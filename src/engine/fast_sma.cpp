@@ -80,6 +80,15 @@ ATB_AVX2 inline std::uint64_t gt_exact4(__m256d f, __m256d s, __m256d vf, __m256
   return static_cast<std::uint64_t>(_mm256_movemask_pd(gt));
 }
 
+/// The end of signal_bits: words past the block cleared, no position before bar slow-1.
+inline void signal_bits_tail(std::uint64_t* bits, std::size_t len, std::size_t b0, std::size_t slow) {
+  for (std::size_t w = (len + 63) / 64; w < words; ++w) bits[w] = 0;
+  if (b0 + 1 < slow) {  // warm-up
+    std::size_t const stop = std::min(len, slow - 1 - b0);
+    for (std::size_t q = 0; q < stop; ++q) bits[q >> 6] &= ~(std::uint64_t{1} << (q & 63));
+  }
+}
+
 /// Target bits t_i (i in block) = i >= slow-1 && SMA(fast) > SMA(slow), from window sums.
 /// Fast pass: rounded products only, noting whether any pair of products was equal; the
 /// (rare) words with such a tie are redone exactly.
@@ -111,11 +120,7 @@ ATB_AVX2 void signal_bits(double const* sf, double const* ss, std::size_t b0, st
       if (exact_gt(sf[k], ss[k], df, ds)) acc |= std::uint64_t{1} << (k - w);
     bits[w >> 6] = acc;
   }
-  for (std::size_t w = (len + 63) / 64; w < words; ++w) bits[w] = 0;
-  if (b0 + 1 < slow) {  // warm-up: no position before bar slow-1
-    std::size_t const stop = std::min(len, slow - 1 - b0);
-    for (std::size_t q = 0; q < stop; ++q) bits[q >> 6] &= ~(std::uint64_t{1} << (q & 63));
-  }
+  signal_bits_tail(bits, len, b0, slow);
 }
 
 /// State of a single run.
@@ -260,17 +265,34 @@ ATB_AVX2 inline void long_interior_direct(combo& k, ctx const& cx, std::size_t x
   }
 }
 
-/// Target bits of one (fast, slow) pair for the block, window sums kept in registers.
-ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
-                                double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
-  for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
-  std::size_t i = b0;
-  auto scalar = [&](std::size_t t) {
+/// The scalar bars of the fused signal loops: the series' first `slow` bars and the bars
+/// before the block's first whole 64-bar word (prologue), and a block's tail (bar).
+struct scalar_signal {
+  double const* c;
+  std::size_t b0, fast, slow;
+  double df, ds;
+  double& cf;
+  double& cs;
+  std::uint64_t* bits;
+  void bar(std::size_t t) const {
     cf += c[t] - (t >= fast ? c[t - fast] : 0.0);
     cs += c[t] - (t >= slow ? c[t - slow] : 0.0);
     if (t + 1 >= slow && exact_gt(cf, cs, df, ds)) bits[(t - b0) >> 6] |= std::uint64_t{1} << ((t - b0) & 63);
-  };
-  while (i < b1 && (i < slow || ((i - b0) & 63))) scalar(i++);
+  }
+  /// Clears the block's bits, does the scalar bars; returns the first bar left.
+  std::size_t prologue(std::size_t b1) const {
+    for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
+    std::size_t i = b0;
+    while (i < b1 && (i < slow || ((i - b0) & 63))) bar(i++);
+    return i;
+  }
+};
+
+/// Target bits of one (fast, slow) pair for the block, window sums kept in registers.
+ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
+                                double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
+  scalar_signal sc{c, b0, fast, slow, df, ds, cf, cs, bits};
+  std::size_t i = sc.prologue(b1);
   __m256d vcf = _mm256_set1_pd(cf), vcs = _mm256_set1_pd(cs);
   __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
   auto step = [&](std::size_t t) ATB_AVX2 -> std::uint64_t {  // 4 bars from t: their 4 target bits
@@ -349,7 +371,7 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   for (; i + 4 <= b1; i += 4) bits[(i - b0) >> 6] |= step(i) << ((i - b0) & 63);
   cf = _mm256_cvtsd_f64(vcf);
   cs = _mm256_cvtsd_f64(vcs);
-  while (i < b1) scalar(i++);
+  while (i < b1) sc.bar(i++);
 }
 
 /// The trades of one block from its target bits: entries and exits at the opens, runs of
@@ -477,14 +499,8 @@ ATB_AVX512 inline unsigned gt_exact8(__m512d f, __m512d s, __m512d vf, __m512d v
 /// 16 bars so that its add chain is not the bound.
 ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size_t b1, std::size_t fast,
                                       std::size_t slow, double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
-  for (std::size_t w = 0; w < words; ++w) bits[w] = 0;
-  std::size_t i = b0;
-  auto scalar = [&](std::size_t t) {
-    cf += c[t] - (t >= fast ? c[t - fast] : 0.0);
-    cs += c[t] - (t >= slow ? c[t - slow] : 0.0);
-    if (t + 1 >= slow && exact_gt(cf, cs, df, ds)) bits[(t - b0) >> 6] |= std::uint64_t{1} << ((t - b0) & 63);
-  };
-  while (i < b1 && (i < slow || ((i - b0) & 63))) scalar(i++);
+  scalar_signal sc{c, b0, fast, slow, df, ds, cf, cs, bits};
+  std::size_t i = sc.prologue(b1);
   __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
   if (i + 64 <= b1 && cf < 0x1p60 && cs < 0x1p60) {
     // The running difference D = slow·S_fast − fast·S_slow in int64. Its per-bar increment
@@ -562,7 +578,7 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
   for (; i + 8 <= b1; i += 8) bits[(i - b0) >> 6] |= step(i) << ((i - b0) & 63);
   cf = _mm512_cvtsd_f64(vcf);
   cs = _mm512_cvtsd_f64(vcs);
-  while (i < b1) scalar(i++);
+  while (i < b1) sc.bar(i++);
 }
 
 /// r = (cur − prv) · (1/prv): the difference is exact (integer mantissas), the reciprocal
@@ -1080,11 +1096,7 @@ ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t 
       if (exact_gt(sf[k], ss[k], df, ds)) acc |= std::uint64_t{1} << (k - w);
     bits[w >> 6] = acc;
   }
-  for (std::size_t w = (len + 63) / 64; w < words; ++w) bits[w] = 0;
-  if (b0 + 1 < slow) {  // warm-up: no position before bar slow-1
-    std::size_t const stop = std::min(len, slow - 1 - b0);
-    for (std::size_t q = 0; q < stop; ++q) bits[q >> 6] &= ~(std::uint64_t{1} << (q & 63));
-  }
+  signal_bits_tail(bits, len, b0, slow);
 }
 
 

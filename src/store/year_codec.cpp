@@ -19,11 +19,6 @@ using u64 = std::uint64_t;
 
 constexpr std::size_t F(field f) noexcept { return static_cast<std::size_t>(f); }
 
-inline i64 wadd(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) + static_cast<u64>(b)); }
-inline i64 wsub(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) - static_cast<u64>(b)); }
-inline i64 wmul(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) * static_cast<u64>(b)); }
-inline u64 zz(i64 r) noexcept { return (static_cast<u64>(r) << 1) ^ static_cast<u64>(r >> 63); }
-inline i64 unzz(u64 u) noexcept { return static_cast<i64>((u >> 1) ^ (0 - (u & 1))); }
 
 inline i64 trunc_i64(double d) noexcept {
   return (d > -9.0e18 && d < 9.0e18) ? static_cast<i64>(d) : 0;  // NaN/inf/huge: 0

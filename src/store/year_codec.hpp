@@ -55,4 +55,20 @@ void gather_planes(std::uint8_t const* planes, std::size_t stride, unsigned widt
 void decode_columns(year_key const& k, std::array<dir_entry, field_count> const& dir, field_mask need,
                     kline_columns& out) noexcept;
 
+/// The codec's integer arithmetic: wrapping (in unsigned), so any bytes decode without
+/// undefined behaviour, and every decoder (year_codec.cpp, year_file.cpp's fused one)
+/// gets the same values.
+inline std::int64_t wadd(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+inline std::int64_t wsub(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+inline std::int64_t wmul(std::int64_t a, std::int64_t b) noexcept {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+}
+/// Zigzag: small magnitudes of either sign become small unsigned values.
+inline std::uint64_t zz(std::int64_t r) noexcept { return (static_cast<std::uint64_t>(r) << 1) ^ static_cast<std::uint64_t>(r >> 63); }
+inline std::int64_t unzz(std::uint64_t u) noexcept { return static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1))); }
+
 }  // namespace atb::store::detail

@@ -526,12 +526,11 @@ using u64 = std::uint64_t;
 
 constexpr std::size_t F(field f) noexcept { return static_cast<std::size_t>(f); }
 
-// The decoder's arithmetic as in year_codec.cpp: wrapping, so any bytes decode without
-// undefined behaviour, and to the same values as read().
-inline i64 wadd(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) + static_cast<u64>(b)); }
-inline i64 wsub(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) - static_cast<u64>(b)); }
-inline i64 wmul(i64 a, i64 b) noexcept { return static_cast<i64>(static_cast<u64>(a) * static_cast<u64>(b)); }
-inline i64 unzz(u64 u) noexcept { return static_cast<i64>((u >> 1) ^ (0 - (u & 1))); }
+// The decoder's arithmetic is year_codec.hpp's (wrapping): the same values as read().
+using detail::unzz;
+using detail::wadd;
+using detail::wmul;
+using detail::wsub;
 
 /// Rows per pass of read_into's fused decoder: its six row buffers (24 KiB) stay in L1
 /// while the planes are gathered, the predictors run and each output is written once.
