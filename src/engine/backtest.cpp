@@ -27,7 +27,7 @@ void bar_series::slice(std::size_t first, std::size_t last) {
     std::copy(v.begin() + static_cast<std::ptrdiff_t>(first), v.begin() + static_cast<std::ptrdiff_t>(last), v.begin());
     v.resize(last - first);
   };
-  if (last < size() && !open_time.empty()) last_close_ms = close_time_at(last - 1);
+  if (last > first && last < size() && !open_time.empty()) last_close_ms = close_time_at(last - 1);
   cut(open_time); cut(close_time); cut(open); cut(high); cut(low); cut(close);
 }
 

@@ -190,6 +190,11 @@ TEST(EngineData, RangeAcrossYearsIsContiguousAndExact) {
   ASSERT_TRUE(b) << b.error().message;
   EXPECT_TRUE(b->close_time.empty());
   EXPECT_EQ(b->last_close(), k[field::close_time][n - 1]);
+  // Cutting the end without close times: the new last bar's regular close time.
+  b->slice(0, b->size() - 5);
+  EXPECT_EQ(b->last_close(), k[field::close_time][n - 6]);
+  b->slice(0, 0);
+  EXPECT_TRUE(b->empty());
 }
 
 }  // namespace
