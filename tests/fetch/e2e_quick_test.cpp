@@ -5,6 +5,7 @@
 #include "e2e_util.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace atb::fetch::test {
 namespace {
@@ -62,6 +63,25 @@ TEST(fetch_e2e, preload_equals_served_data_and_rerun_sends_no_klines_request) {
   EXPECT_EQ(again->klines_requests, 0u);
   EXPECT_EQ(again->files_written, 0u);
   EXPECT_EQ(sim.stat("klines_requests"), before);
+}
+
+TEST(fetch_e2e, run_ends_with_its_work_not_at_the_next_progress_tick) {
+  // The progress reporter sleeps between ticks; the run must wake it when it ends
+  // instead of lingering until the next tick (with a 60 s interval: a minute).
+  simulator sim({"--now", k_now, "--seed", "7"});
+  ASSERT_TRUE(sim.ok()) << "atb-mock-exchange did not start";
+  temp_dir dir("progress");
+  auto o = quick_options(sim.url(), dir.path);
+  int ticks = 0;
+  o.progress = [&](live_status const&) { ++ticks; };
+  o.progress_interval_ms = 60'000;
+  auto const t0 = std::chrono::steady_clock::now();
+  auto r = run_preload(o);
+  double const wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_GT(r->candles, 10'000u);
+  EXPECT_GE(ticks, 1);
+  EXPECT_LT(wall, 30.0) << "the run waited for the progress reporter's next tick";
 }
 
 TEST(fetch_e2e, faults_end_with_the_same_cache_as_a_fault_free_run) {
