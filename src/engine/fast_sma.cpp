@@ -374,12 +374,10 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
   while (i < b1) sc.bar(i++);
 }
 
-/// The trades of one block from its target bits: entries and exits at the opens, runs of
-/// a held position handed to `interior(x, y)` (the ISA-specific returns and drawdown of
-/// bars [x, y)). Always inlined into its ISA-specific callers, so `interior` inlines too.
-template <class Interior>
-__attribute__((always_inline)) inline void process_block_with(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0,
-                                                              std::size_t b1, Interior&& interior) {
+/// The trades of one block from its target bits (AVX2 single run): entries and exits at
+/// the opens, runs of a held position handed to long_interior_direct (their returns and
+/// drawdown).
+ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
   std::size_t const len = b1 - b0;
   std::uint64_t pb[words];
   for (std::size_t w = 0; w < words; ++w) pb[w] = (tb[w] << 1) | (w == 0 ? std::uint64_t{k.last_t} : tb[w - 1] >> 63);
@@ -413,7 +411,7 @@ __attribute__((always_inline)) inline void process_block_with(combo& k, ctx cons
       q = e + 1;
     } else {
       std::size_t const e = find(q, false);
-      interior(b0 + q, b0 + e);
+      long_interior_direct(k, cx, b0 + q, b0 + e);
       if (e >= len) break;
       std::size_t const j = b0 + e;
       double const prev = k.qty * cx.c[j - 1];
@@ -423,10 +421,6 @@ __attribute__((always_inline)) inline void process_block_with(combo& k, ctx cons
       q = e + 1;
     }
   }
-}
-
-ATB_AVX2 void process_block(combo& k, ctx const& cx, std::uint64_t const* tb, std::size_t b0, std::size_t b1) {
-  process_block_with(k, cx, tb, b0, b1, [&](std::size_t x, std::size_t y) ATB_AVX2 { long_interior_direct(k, cx, x, y); });
 }
 
 /// Positions of the set bits of t, plus base, into out (which has 16 slots of slack);
@@ -608,21 +602,12 @@ struct eq_acc512 {
   __m512d prev;        ///< lane 7: equity at the close of the last bar done
 };
 
-/// One block of a single run, in two passes with no per-bar branch:
-/// 1. the position changes are flattened into a list and applied in order (fills at the
-///    opens, cash and quantity exactly as the reference simulator computes them), which
-///    gives each segment of constant position its equity line e = m·close + a (m = the
-///    quantity when long, else 0; a = the cash when flat, else 0);
-/// 2. per 8 bars, each bar's segment comes from a 256-entry table of the change bits and
-///    two permutes; then equity, the per-bar return e/e_prev − 1 (exact differences, 1/e
-///    by rcp14 and Newton), and the min/max of each 64 bars' equity, which settle the
-///    drawdown of the 64 bars in O(1) unless they may set a new maximum drawdown (then bar
-///    by bar, as the reference does).
 /// The position changes of one block: bit q of tr is set when the position during bar
-/// b0+q differs from the one during the bar before; ev lists those q (with 64 slots of slack).
+/// b0+q differs from the one during the bar before; ev lists those q (with 96 slots of
+/// slack: the VBMI2 flatten writes 32 or 64 slots at a time).
 struct block_events {
   alignas(64) std::uint64_t tr[words];
-  alignas(64) std::uint16_t ev[block + 96];  // (the VBMI2 flatten writes 32 slots past the last)
+  alignas(64) std::uint16_t ev[block + 96];
   std::size_t n = 0;
 };
 
@@ -672,6 +657,17 @@ ATB_AVX512_VBMI2 std::size_t block_changes_vbmi2(std::uint64_t const* tb, std::s
                             [](std::uint64_t t, std::uint32_t b, std::uint16_t* o) ATB_AVX512_VBMI2 { return flatten_bits_vbmi2(t, b, o); });
 }
 
+/// One block of a single run, in two passes with no per-bar branch:
+/// 1. the block's position changes (listed by block_changes, a block ahead) are applied in
+///    order (fills at the opens, cash and quantity exactly as the reference simulator
+///    computes them), which
+///    gives each segment of constant position its equity line e = m·close + a (m = the
+///    quantity when long, else 0; a = the cash when flat, else 0);
+/// 2. per 8 bars, each bar's segment comes from a 256-entry table of the change bits and
+///    two permutes; then equity, the per-bar return e/e_prev − 1 (exact differences, 1/e
+///    by rcp14 and Newton), and the min/max of each 64 bars' equity, which settle the
+///    drawdown of the 64 bars in O(1) unless they may set a new maximum drawdown (then
+///    against the running peak, a prefix max per 8 bars, as the reference does).
 ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& be, std::size_t b0, std::size_t b1,
                                   eq_acc512& q) {
   std::size_t const len = b1 - b0, nw = (len + 63) / 64;
@@ -938,8 +934,7 @@ ATB_AVX2 std::size_t pair_events(sweep_pair& k, std::uint64_t const* tb, std::si
   });
 }
 
-/// pair_events with AVX-512 VBMI2: the positions of a word's set bits by two 32-lane
-/// compresses (writes 32 slots past the last position).
+/// pair_events with AVX-512 VBMI2 (flatten_bits_vbmi2: one byte compress per word).
 ATB_AVX512_VBMI2 std::size_t pair_events_vbmi2(sweep_pair& k, std::uint64_t const* tb, std::size_t len, std::uint16_t* ev) {
   return pair_events_with(k, tb, len, ev, [](std::uint64_t t, std::uint32_t base, std::uint16_t* out) ATB_AVX512_VBMI2 {
     return flatten_bits_vbmi2(t, base, out);
@@ -952,20 +947,19 @@ struct trade_state {
   std::size_t wins;
 };
 
-/// Long over block bars [x, z], from one sparse-table query of the closes' min and max:
-/// below the old peak, the worst bar is the minimum (1 − qty·min/peak, as bar by bar);
-/// above it, nothing changes but the peak when the minimum stays above (1 − mdd)·the new
-/// peak. Otherwise (a new peak and a new drawdown in one run: rare) bar by bar.
-/// The drawdown is counted lazily: below the peak only the lowest equity is kept (`low`),
-/// and 1 − low/peak — the largest drawdown against that peak, as bar by bar, since
-/// rounding is monotone — joins mdd when a new peak is set. Divisions: one per new peak
-/// instead of two per trade.
+/// The sweep counts the drawdown lazily: below the peak only the lowest equity is kept
+/// (`low`), and 1 − low/peak — the largest drawdown against that peak, as bar by bar,
+/// since rounding is monotone — joins mdd when a new peak is set (here). Divisions: one
+/// per new peak instead of two per trade.
 inline void new_peak(trade_state& t, double e) {
   t.mdd = std::max(t.mdd, 1.0 - t.low / t.peak);
   t.peak = e;
   t.low = e;
 }
 
+/// Long over block bars [x, z], from one sparse-table query of the closes' min and max:
+/// below the peak, only the lowest equity can matter; a new peak with no bar below
+/// (1 − mdd)·the new peak only moves the peak; otherwise (rare) bar by bar.
 inline void held_run(trade_state& t, sweep_shared const& s, std::size_t x, std::size_t z) {
   unsigned const h = static_cast<unsigned>(std::bit_width(z - x + 1)) - 1;
   double const* a = s.rng[h] + 2 * x;
@@ -1070,7 +1064,7 @@ ATB_AVX2 void apply_events(sweep_pair& k, sweep_shared const& s, double fee_out,
 ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
                                 double df, double ds, std::uint64_t* bits, std::size_t k0 = 0) {
   __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
-  std::size_t k = k0;  // words before k0 are done (signal_bits_512_f32)
+  std::size_t k = k0;  // words before k0 are done (signal_bits_512_q16)
   for (; k + 64 <= len; k += 64) {
     std::uint64_t acc = 0;
     __mmask8 tie = 0;
@@ -1103,6 +1097,7 @@ ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t 
 /// Window sums of a block from integer prefix sums (AVX-512): q[j] = sum of the closes
 /// before bar b0 − maxw + j, modulo 2^64 (exact differences: every window sum is an
 /// integer below 2^53), so each sum is one subtraction and one conversion, no scan.
+/// Also widens [min_mean, max_mean] to the block's means (sum / w), for their quantization.
 ATB_AVX512 void window_sums_512(std::uint64_t const* q, std::size_t maxw, std::size_t len, std::size_t w, double* out,
                                 double& min_mean, double& max_mean) {
   std::uint64_t const* hi = q + maxw + 1;  // hi[k] = Q(b0 + k + 1)
@@ -1144,7 +1139,7 @@ ATB_AVX512 void quantize_means_512(double const* sums, std::size_t len, std::siz
 /// signal_bits_512 on whole 64-bar words from the quantized means, 32 bars per
 /// instruction: the (saturating) int16 difference decides the bit when it is 2 units or
 /// more (each quantized mean is within 0.51 unit of its exact value: see run_sweep's
-/// scale); a word with any bar within 1 unit is redone exactly from the sums. Returns the
+/// scale); an 8-bar group with a bar within 1 unit is redone exactly from the sums. Returns the
 /// number of bars done (whole words); the caller finishes the block.
 ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t const* qs, double const* sf,
                                            double const* ss, std::size_t len, double df, double ds, std::uint64_t* bits) {
@@ -1195,14 +1190,12 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
   std::vector<std::uint16_t> ev(block + 96);
   double const fee_out = 1.0 - opt.fee;
   std::uint64_t tb[words];
-  double min_mean = 0, max_mean = 0;
   for (std::size_t b0 = 0; b0 < n; b0 += block) {
     std::size_t const b1 = std::min(n, b0 + block), len = b1 - b0;
     if (avx512) {
       for (std::size_t j = maxw + 1; j <= maxw + len; ++j)
         pre[j] = pre[j - 1] + static_cast<std::uint64_t>(c[b0 + j - maxw - 1]);
-      min_mean = std::numeric_limits<double>::infinity();
-      max_mean = 0;
+      double min_mean = std::numeric_limits<double>::infinity(), max_mean = 0;
       for (std::size_t w = 0; w < wins.size(); ++w)
         window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block, min_mean, max_mean);
       // Means quantized to int16 around the block's midrange: at most ±32,000 units
