@@ -288,6 +288,18 @@ struct scalar_signal {
   }
 };
 
+/// c[0] + … + c[len − 1] for window sums of integer closes below 2^53, which are exact
+/// in any order: eight add chains instead of one (one 4-cycle chain of `slow` adds per
+/// block was ~2 % of a single run).
+inline double sum_closes(double const* c, std::size_t len) {
+  double a[8] = {};
+  std::size_t q = 0;
+  for (; q + 8 <= len; q += 8)
+    for (unsigned l = 0; l < 8; ++l) a[l] += c[q + l];
+  for (unsigned l = 0; q < len; ++q, ++l) a[l] += c[q];
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
 /// Target bits of one (fast, slow) pair for the block, window sums kept in registers.
 ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0, std::size_t b1, std::size_t fast, std::size_t slow,
                                 double df, double ds, double& cf, double& cs, std::uint64_t* bits) {
@@ -346,10 +358,10 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
     // 2·fast·slow·max: the scanned partial sums are differences of two D values.
     if (2.0 * df * ds * hmax(_mm256_max_pd(mx1, mx2)) < 9007199254740992.0) {
       // Window sums at i-1 for what follows (exact integer sums).
-      cf = 0;
-      cs = 0;
-      for (std::size_t q = i - fast; q < i; ++q) cf += c[q];
-      for (std::size_t q = i - slow; q < i; ++q) cs += c[q];
+      // The window sums at i, for the code after this loop and the next block: sums of
+      // integer closes below 2^53 (the precondition), exact in any order, so 8 lanes.
+      cf = sum_closes(c + i - fast, fast);
+      cs = sum_closes(c + i - slow, slow);
       vcf = _mm256_set1_pd(cf);
       vcs = _mm256_set1_pd(cs);
     } else {
@@ -546,10 +558,10 @@ ATB_AVX512 void signal_bits_fused_512(double const* c, std::size_t b0, std::size
     }
     double const top = track ? hmax8(mx1) : 0.0;
     if (!track || (ds * top < 0x1p53 && 2.0 * df * ds * top < 0x1p62)) {
-      cf = 0;
-      cs = 0;
-      for (std::size_t q = i - fast; q < i; ++q) cf += c[q];
-      for (std::size_t q = i - slow; q < i; ++q) cs += c[q];
+      // The window sums at i, for the code after this loop and the next block: sums of
+      // integer closes below 2^53 (the precondition), exact in any order, so 8 lanes.
+      cf = sum_closes(c + i - fast, fast);
+      cs = sum_closes(c + i - slow, slow);
     } else {
       i = i0;  // not provably exact: the two-product loop below rewrites these words
     }
@@ -595,7 +607,6 @@ constexpr std::array<std::uint64_t, 256> seg_lut = [] {
       t[b] |= static_cast<std::uint64_t>(std::popcount(b & ((2u << l) - 1))) << (8 * l);
   return t;
 }();
-
 /// Vector state of the per-bar equity pass (single run, AVX-512).
 struct eq_acc512 {
   __m512d s1, s2, s3;  ///< sums of r, r², min(r, 0)² per lane
@@ -696,15 +707,27 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
   alignas(64) double eb[64];
   std::size_t base = 0;
   __m512d s1 = q.s1, s2 = q.s2, s3 = q.s3, prev = q.prev;  // in registers: eb's stores may not alias them
-  for (std::size_t w = 0; w < nw; ++w) {
-    std::size_t const u0 = w * 64, u1 = std::min(len, u0 + 64);
-    __m512d mn = inf, mx = zero;
-    for (std::size_t u = u0; u < u1; u += 8) {
-      auto const bt = static_cast<unsigned>((tr[w] >> (u & 63)) & 0xFF);
-      __m512i const rel = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128(static_cast<long long>(seg_lut[bt])));
-      __m512d const m = _mm512_permutex2var_pd(_mm512_loadu_pd(sm + base), rel, _mm512_loadu_pd(sm + base + 8));
-      __m512d const a = _mm512_permutex2var_pd(_mm512_loadu_pd(sa + base), rel, _mm512_loadu_pd(sa + base + 8));
-      base += static_cast<std::size_t>(std::popcount(bt));
+  // 8 bars from u: equity, returns, min/max. A whole word (every word but a short last
+  // block's last) runs unmasked: no lane mask to build per 8 bars.
+  auto step = [&]<bool Full>(std::size_t u, std::size_t u1, std::uint64_t trw, __m512d& mn, __m512d& mx) ATB_AVX512 {
+    auto const bt = static_cast<unsigned>((trw >> (u & 63)) & 0xFF);
+    __m512i const rel = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128(static_cast<long long>(seg_lut[bt])));
+    __m512d const m = _mm512_permutex2var_pd(_mm512_loadu_pd(sm + base), rel, _mm512_loadu_pd(sm + base + 8));
+    __m512d const a = _mm512_permutex2var_pd(_mm512_loadu_pd(sa + base), rel, _mm512_loadu_pd(sa + base + 8));
+    base += static_cast<std::size_t>(std::popcount(bt));
+    if constexpr (Full) {
+      __m512d const e = _mm512_fmadd_pd(m, _mm512_loadu_pd(c + u), a);
+      __m512d const pv = _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(e), _mm512_castpd_si512(prev), 7));
+      __m512d const r = returns8(e, pv);
+      __m512d const ng = _mm512_min_pd(r, zero);
+      s1 = _mm512_add_pd(s1, r);
+      s2 = _mm512_fmadd_pd(r, r, s2);
+      s3 = _mm512_fmadd_pd(ng, ng, s3);
+      mn = _mm512_min_pd(mn, e);
+      mx = _mm512_max_pd(mx, e);
+      _mm512_store_pd(eb + (u & 63), e);
+      prev = e;
+    } else {
       auto const lm = static_cast<__mmask8>(_bzhi_u32(0xFFu, static_cast<unsigned>(std::min<std::size_t>(8, u1 - u))));
       __m512d const e = _mm512_fmadd_pd(m, _mm512_maskz_loadu_pd(lm, c + u), a);
       __m512d const pv = _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(e), _mm512_castpd_si512(prev), 7));
@@ -715,11 +738,20 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
       s3 = _mm512_mask3_fmadd_pd(ng, ng, s3, lm);
       mn = _mm512_mask_min_pd(mn, lm, mn, e);
       mx = _mm512_mask_max_pd(mx, lm, mx, e);
-      _mm512_store_pd(eb + (u - u0), e);
+      _mm512_store_pd(eb + (u & 63), e);
       prev = e;
-      // The closes of the block after next (the next block's were requested while this
-      // one was processed): spread over this pass, which leaves the memory idle otherwise.
-      _mm_prefetch(reinterpret_cast<char const*>(c + u + 4 * block), _MM_HINT_T1);
+    }
+    // The closes of the block after next (the next block's were requested while this
+    // one was processed): spread over this pass, which leaves the memory idle otherwise.
+    _mm_prefetch(reinterpret_cast<char const*>(c + u + 4 * block), _MM_HINT_T1);
+  };
+  for (std::size_t w = 0; w < nw; ++w) {
+    std::size_t const u0 = w * 64, u1 = std::min(len, u0 + 64);
+    __m512d mn = inf, mx = zero;
+    if (u1 - u0 == 64) {
+      for (std::size_t u = u0; u < u1; u += 8) step.template operator()<true>(u, u1, tr[w], mn, mx);
+    } else {
+      for (std::size_t u = u0; u < u1; u += 8) step.template operator()<false>(u, u1, tr[w], mn, mx);
     }
     double const lo = hmin8(mn), top = hmax8(mx), hi = std::max(k.peak, top);
     if (top <= k.peak) {  // no new peak: the lowest bar is the worst, as bar by bar
