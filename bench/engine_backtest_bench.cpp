@@ -8,7 +8,8 @@
 //   BM_Engine_BacktestAvx2 / BM_Engine_SweepAvx2
 //                                the first and the third with the kernels held to AVX2 (the path of CPUs
 //                                without AVX-512; same numbers as the others on such CPUs)
-// items_per_second = bars (x combinations for the sweep) per second.
+// items_per_second = bars (x combinations for the sweep) per second. core_ghz (the first and the
+// fourth): the core's speed in the same seconds, from a chain of dependent adds (see core_probe).
 #include "atb/engine/backtest.hpp"
 #include "atb/engine/data.hpp"
 #include "atb/engine/fast_sma.hpp"
@@ -17,6 +18,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -83,17 +85,47 @@ bar_series hugepage_copy(bar_series const& src, std::size_t n) {
   return b;
 }
 
+/// How fast the core runs for this thread: a chain of 2M dependent integer adds (one per
+/// cycle on current x86 cores), in adds per ns, i.e. about the clock in GHz that the
+/// thread gets. On a shared VM it reads about half in the host's slow phases, and every
+/// benchmark here slows with it (docs/BACKTEST.md#speed). Run paused, before each timed
+/// iteration, so that a benchmark's rate and its `core_ghz` come from the same seconds.
+struct core_probe {
+  double sum = 0;
+  std::size_t n = 0;
+  void run(benchmark::State& st) {
+    st.PauseTiming();
+    constexpr long adds = 2'000'000;
+    auto const t0 = std::chrono::steady_clock::now();
+    long x = 0;
+    for (long i = 0; i < adds; ++i) {
+#if defined(__x86_64__)
+      asm volatile("add $1, %0" : "+r"(x));
+#else
+      benchmark::DoNotOptimize(x += 1);
+#endif
+    }
+    sum += static_cast<double>(adds) / std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    ++n;
+    st.ResumeTiming();
+  }
+  void report(benchmark::State& st) const { st.counters["core_ghz"] = n ? sum / static_cast<double>(n) : 0.0; }
+};
+
 // Arg = bars: 5M (the target's size: 40 MB of closes streamed, opens read at fills) and
 // 500k (4 MB, cache-resident: the compute speed of the kernel).
 void BM_Engine_SmaCrossBacktest(benchmark::State& st) {
   bar_series const b = hugepage_copy(synthetic(), static_cast<std::size_t>(st.range(0)));
   exec_options const o;
   std::size_t trades = 0;
+  core_probe probe;
   for (auto _ : st) {
+    probe.run(st);
     auto m = run_sma_cross_fast(b, {10, 50}, o);
     benchmark::DoNotOptimize(m);
     trades = m.trades;
   }
+  probe.report(st);
   st.counters["trades"] = static_cast<double>(trades);
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size()));
   st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(b.size() * sizeof(double)));
@@ -141,10 +173,13 @@ void BM_Engine_SmaSweep(benchmark::State& st) {
       if (f < s) pairs.push_back({f, s});
   std::vector<metrics> out(pairs.size());
   exec_options const o;
+  core_probe probe;
   for (auto _ : st) {
+    probe.run(st);
     sweep_sma_cross(b, pairs, o, out);
     benchmark::DoNotOptimize(out.data());
   }
+  probe.report(st);
   double trades = 0;
   for (auto const& m : out) trades += static_cast<double>(m.trades);
   st.counters["combinations"] = static_cast<double>(pairs.size());

@@ -3,6 +3,8 @@
 # ROUNDS interleaved rounds of one repetition each, then per benchmark the best and the
 # median time and items/s (bars/s, bar×combination/s for the sweep). On a shared VM single
 # runs vary by up to 1.7×; the best shows what the code does, the median what to expect.
+# Where a benchmark reports core_ghz (the speed the core ran at in the same seconds, from
+# a chain of dependent adds), also its range and the median rate per probe GHz.
 #   scripts/bench-engine.sh [--build DIR] [--rounds N] [FILTER]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,9 +27,14 @@ while pos < len(text):
     if pos >= len(text): break
     d, pos = dec.raw_decode(text, pos)
     for b in d["benchmarks"]:
-        runs.setdefault(b["name"], []).append((b["real_time"], b.get("items_per_second", 0.0), b["time_unit"]))
+        runs.setdefault(b["name"], []).append((b["real_time"], b.get("items_per_second", 0.0), b["time_unit"], b.get("core_ghz", 0.0)))
 for name, v in runs.items():
     t = sorted(x[0] for x in v); ips = sorted(x[1] for x in v)
     print(f"{name:58s} best {t[0]:9.3f} {v[0][2]}  median {statistics.median(t):9.3f} {v[0][2]}   "
           f"items/s best {ips[-1]/1e6:8.1f}M  median {statistics.median(ips)/1e6:8.1f}M  ({len(v)} runs)")
+    g = [x for x in v if x[3] > 0]
+    if g:  # the core speed probe (bench/engine_backtest_bench.cpp: core_probe)
+        per = statistics.median(x[1] / x[3] for x in g)
+        print(" " * 59 + f"core_ghz {min(x[3] for x in g):.2f}-{max(x[3] for x in g):.2f}, "
+              f"median {per/1e6:.1f}M items/s per probe GHz")
 '
