@@ -1126,46 +1126,66 @@ ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t 
 }
 
 
-/// Window sums of a block from integer prefix sums (AVX-512): q[j] = sum of the closes
+/// One window's sums over a block from integer prefix sums: q[j] = sum of the closes
 /// before bar b0 − maxw + j, modulo 2^64 (exact differences: every window sum is an
 /// integer below 2^53), so each sum is one subtraction and one conversion, no scan.
-/// Also widens [min_mean, max_mean] to the block's means (sum / w), for their quantization.
-ATB_AVX512 void window_sums_512(std::uint64_t const* q, std::size_t maxw, std::size_t len, std::size_t w, double* out,
-                                double& min_mean, double& max_mean) {
-  std::uint64_t const* hi = q + maxw + 1;  // hi[k] = Q(b0 + k + 1)
-  std::uint64_t const* lo = hi - w;
-  double const inv = 1.0 / static_cast<double>(w);
-  __m512d const vinv = _mm512_set1_pd(inv);
-  __m512d mn = _mm512_set1_pd(min_mean), mx = _mm512_set1_pd(max_mean);
+struct prefix_sums {
+  std::uint64_t const* q;
+  std::size_t maxw;
+  ATB_AVX512 __m512d sums8(std::size_t w, std::size_t k) const {  // bars b0+k .. b0+k+7
+    std::uint64_t const* hi = q + maxw + 1 + k;  // hi[0] = Q(b0 + k + 1)
+    return _mm512_cvtepi64_pd(_mm512_sub_epi64(_mm512_loadu_si512(hi), _mm512_loadu_si512(hi - w)));
+  }
+  double sum(std::size_t w, std::size_t k) const {
+    return static_cast<double>(static_cast<std::int64_t>(q[maxw + 1 + k] - q[maxw + 1 + k - w]));
+  }
+};
+
+/// The block's means of one window as int16, straight from the prefix sums:
+/// round(sum·(scale/w) − base·scale), saturated (see run_sweep for base and scale).
+ATB_AVX512 void quantize_window_512(prefix_sums const& ps, std::size_t len, std::size_t w, double base, double scale,
+                                    std::int16_t* out) {
+  __m512d const vm = _mm512_set1_pd(scale / static_cast<double>(w)), vo = _mm512_set1_pd(base * scale);
   std::size_t k = 0;
   for (; k + 8 <= len; k += 8) {
-    __m512d const d = _mm512_cvtepi64_pd(_mm512_sub_epi64(_mm512_loadu_si512(hi + k), _mm512_loadu_si512(lo + k)));
-    _mm512_storeu_pd(out + k, d);
-    __m512d const m = _mm512_mul_pd(d, vinv);
-    mn = _mm512_min_pd(mn, m);
-    mx = _mm512_max_pd(mx, m);
+    __m512i const qv = _mm512_cvtpd_epi64(_mm512_fmsub_pd(ps.sums8(w, k), vm, vo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtsepi64_epi16(qv));
   }
-  min_mean = hmin8(mn);
-  max_mean = hmax8(mx);
   for (; k < len; ++k) {
-    out[k] = static_cast<double>(static_cast<std::int64_t>(hi[k] - lo[k]));
-    min_mean = std::min(min_mean, out[k] * inv);
-    max_mean = std::max(max_mean, out[k] * inv);
+    double const v = std::nearbyint(std::fma(ps.sum(w, k), scale / static_cast<double>(w), -(base * scale)));
+    out[k] = static_cast<std::int16_t>(std::clamp(v, -32768.0, 32767.0));
   }
 }
 
-/// The means of one window's sums as int16: round((sum/w − base)·scale).
-ATB_AVX512 void quantize_means_512(double const* sums, std::size_t len, std::size_t w, double base, double scale,
-                                   std::int16_t* out) {
-  double const inv = 1.0 / static_cast<double>(w);
-  __m512d const vinv = _mm512_set1_pd(inv), vb = _mm512_set1_pd(base), vs = _mm512_set1_pd(scale);
-  std::size_t k = 0;
-  for (; k + 8 <= len; k += 8) {
-    __m512d const m = _mm512_mul_pd(_mm512_loadu_pd(sums + k), vinv);
-    __m512i const qv = _mm512_cvtpd_epi64(_mm512_mul_pd(_mm512_sub_pd(m, vb), vs));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi64_epi16(qv));
+/// The int16 means of every window of a sweep for block [b0, b1).
+ATB_AVX512 void quantize_block_512(double const* c, std::size_t b0, std::size_t b1, prefix_sums const& ps,
+                                   std::vector<std::size_t> const& wins, std::int16_t* out) {
+  std::size_t const len = b1 - b0, maxw = ps.maxw;
+  // Means quantized to int16 around the midrange of the closes the block's windows
+  // cover (every complete window's mean lies in their range): at most ±32,000 units
+  // (conversions and differences saturate, keeping their sign). A quantized mean is
+  // within 0.5 unit (rounding) plus ~2^-52·max·scale ≤ 0.01 unit (the rounding of
+  // sum·(scale/w) − base·scale: scale is capped at 32,000 / (max·2^-29)) of the exact
+  // mean times scale, so a difference of 2 units or more has the sign of the exact one.
+  // (Windows not yet complete at the series' start fall below the range and saturate;
+  // their bars are before slow − 1, where no position is taken.)
+  std::size_t const first = b0 + 1 > maxw ? b0 + 1 - maxw : 0;
+  __m512d vlo = _mm512_set1_pd(c[first]), vhi = vlo;
+  std::size_t j = first;
+  for (; j + 8 <= b1; j += 8) {
+    __m512d const x = _mm512_loadu_pd(c + j);
+    vlo = _mm512_min_pd(vlo, x);
+    vhi = _mm512_max_pd(vhi, x);
   }
-  for (; k < len; ++k) out[k] = static_cast<std::int16_t>(std::nearbyint((sums[k] * inv - base) * scale));
+  double lo = hmin8(vlo), hi = hmax8(vhi);
+  for (; j < b1; ++j) {
+    lo = std::min(lo, c[j]);
+    hi = std::max(hi, c[j]);
+  }
+  double const base = 0.5 * (lo + hi);
+  double const scale = 32000.0 / std::max(0.5 * (hi - lo), std::ldexp(hi, -29) + 1e-300);
+  for (std::size_t w = 0; w < wins.size(); ++w)
+    quantize_window_512(ps, len, wins[w], base, scale, out + w * block);
 }
 
 /// signal_bits_512 on whole 64-bar words from the quantized means, 32 bars per
@@ -1173,8 +1193,9 @@ ATB_AVX512 void quantize_means_512(double const* sums, std::size_t len, std::siz
 /// more (each quantized mean is within 0.51 unit of its exact value: see run_sweep's
 /// scale); an 8-bar group with a bar within 1 unit is redone exactly from the sums. Returns the
 /// number of bars done (whole words); the caller finishes the block.
-ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t const* qs, double const* sf,
-                                           double const* ss, std::size_t len, double df, double ds, std::uint64_t* bits) {
+ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t const* qs, prefix_sums const& ps,
+                                           std::size_t wf, std::size_t ws, std::size_t len, double df, double ds,
+                                           std::uint64_t* bits) {
   __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
   __m512i const one = _mm512_set1_epi16(1);
   std::size_t k = 0;
@@ -1189,7 +1210,7 @@ ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t 
       unsigned const u = static_cast<unsigned>(std::countr_zero(amb)) & ~7u;
       std::uint64_t const g = std::uint64_t{0xFF} << u;
       acc = (acc & ~g) |
-            static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k + u), _mm512_loadu_pd(ss + k + u), vf, vs)) << u;
+            static_cast<std::uint64_t>(gt_exact8(ps.sums8(wf, k + u), ps.sums8(ws, k + u), vf, vs)) << u;
       amb &= ~g;
     }
     bits[k >> 6] = acc;
@@ -1213,11 +1234,12 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
     k.fi = static_cast<std::size_t>(std::lower_bound(wins.begin(), wins.end(), k.p.fast) - wins.begin());
     k.si = static_cast<std::size_t>(std::lower_bound(wins.begin(), wins.end(), k.p.slow) - wins.begin());
   }
-  aligned_vector<double> sums(wins.size() * block);
+  aligned_vector<double> sums(avx512 ? 0 : wins.size() * block);  // window sums (AVX2)
   aligned_vector<std::int16_t> qmeans(avx512 ? wins.size() * block : 0);  // sums / window length, quantized
   std::vector<double> carry(wins.size(), 0.0);
   std::size_t const maxw = wins.back();
   std::vector<std::uint64_t> pre(avx512 ? maxw + block + 1 : 0, 0);  // Q(b0 − maxw + j), 0 before bar 0
+  aligned_vector<double> tail_f(avx512 ? block : 0), tail_s(avx512 ? block : 0);
   auto shared = std::make_unique<sweep_shared>();
   std::vector<std::uint16_t> ev(block + 96);
   double const fee_out = 1.0 - opt.fee;
@@ -1227,37 +1249,30 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
     if (avx512) {
       for (std::size_t j = maxw + 1; j <= maxw + len; ++j)
         pre[j] = pre[j - 1] + static_cast<std::uint64_t>(c[b0 + j - maxw - 1]);
-      double min_mean = std::numeric_limits<double>::infinity(), max_mean = 0;
-      for (std::size_t w = 0; w < wins.size(); ++w)
-        window_sums_512(pre.data(), maxw, len, wins[w], sums.data() + w * block, min_mean, max_mean);
-      // Means quantized to int16 around the block's midrange: at most ±32,000 units
-      // (differences saturate, keeping their sign). A quantized mean is within 0.5 unit
-      // (rounding) plus 2^-51·max·scale ≤ 0.01 unit (the double mean's own rounding: scale
-      // is capped at 32,000 / (max·2^-29)) of the exact mean times scale, so a difference
-      // of 2 units or more has the sign of the exact one.
-      double const base = 0.5 * (min_mean + max_mean);
-      double const scale = 32000.0 / std::max(0.5 * (max_mean - min_mean), std::ldexp(max_mean, -29) + 1e-300);
-      for (std::size_t w = 0; w < wins.size(); ++w)
-        quantize_means_512(sums.data() + w * block, len, wins[w], base, scale, qmeans.data() + w * block);
-      std::copy(pre.begin() + static_cast<std::ptrdiff_t>(len), pre.begin() + static_cast<std::ptrdiff_t>(len + maxw + 1),
-                pre.begin());
+      quantize_block_512(c, b0, b1, prefix_sums{pre.data(), maxw}, wins, qmeans.data());
     } else {
       for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
     }
     sweep_prep(cx, b0, b1, *shared, avx512);
+    prefix_sums const ps{pre.data(), maxw};
     for (auto& k : ks) {
-      double const* sf = sums.data() + k.fi * block;
-      double const* ss = sums.data() + k.si * block;
       if (avx512) {
-        std::size_t const done =
-            signal_bits_512_q16(qmeans.data() + k.fi * block, qmeans.data() + k.si * block, sf, ss, len, k.df, k.ds, tb);
-        signal_bits_512(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb, done);
+        std::size_t const done = signal_bits_512_q16(qmeans.data() + k.fi * block, qmeans.data() + k.si * block, ps,
+                                                     k.p.fast, k.p.slow, len, k.df, k.ds, tb);
+        for (std::size_t q = done; q < len; ++q) {  // a short last block's last word: sums for the exact kernel
+          tail_f[q] = ps.sum(k.p.fast, q);
+          tail_s[q] = ps.sum(k.p.slow, q);
+        }
+        signal_bits_512(tail_f.data(), tail_s.data(), b0, len, k.p.slow, k.df, k.ds, tb, done);
       } else {
-        signal_bits(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb);
+        signal_bits(sums.data() + k.fi * block, sums.data() + k.si * block, b0, len, k.p.slow, k.df, k.ds, tb);
       }
       std::size_t const m = vbmi2 ? pair_events_vbmi2(k, tb, len, ev.data()) : pair_events(k, tb, len, ev.data());
       apply_events(k, *shared, fee_out, ev.data(), m, len);
     }
+    if (avx512)  // the next block's prefix sums start with this block's last maxw + 1
+      std::copy(pre.begin() + static_cast<std::ptrdiff_t>(len), pre.begin() + static_cast<std::ptrdiff_t>(len + maxw + 1),
+                pre.begin());
   }
 }
 
