@@ -93,9 +93,9 @@ inline void signal_bits_tail(std::uint64_t* bits, std::size_t len, std::size_t b
 /// Fast pass: rounded products only, noting whether any pair of products was equal; the
 /// (rare) words with such a tie are redone exactly.
 ATB_AVX2 void signal_bits(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
-                          double df, double ds, std::uint64_t* bits) {
+                          double df, double ds, std::uint64_t* bits, std::size_t k0 = 0) {
   __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
-  std::size_t k = 0;
+  std::size_t k = k0;  // words before k0 are done (signal_bits_q16)
   for (; k + 64 <= len; k += 64) {
     std::uint64_t acc = 0;
     __m256d tie = _mm256_setzero_pd();
@@ -815,6 +815,82 @@ ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const
   k.sums.sum_neg2 += _mm512_reduce_add_pd(acc.s3);
 }
 
+/// The sweep's int16 means with AVX2 (see quantize_block_512 for the scale and its
+/// bound): base and scale from the closes [first, b1) the block's windows cover, then
+/// each window's double sums quantized, round(sum·(scale/w) − base·scale). Out-of-range
+/// conversions give INT32_MIN and the pack saturates: only incomplete windows at the
+/// series' start fall out of range, below it.
+ATB_AVX2 void quantize_block_avx2(double const* c, std::size_t first, std::size_t b1, double const* sums,
+                                  std::size_t len, std::vector<std::size_t> const& wins, std::int16_t* out) {
+  __m256d vlo = _mm256_set1_pd(c[first]), vhi = vlo;
+  std::size_t j = first;
+  for (; j + 4 <= b1; j += 4) {
+    __m256d const x = _mm256_loadu_pd(c + j);
+    vlo = _mm256_min_pd(vlo, x);
+    vhi = _mm256_max_pd(vhi, x);
+  }
+  double lo = hmin(vlo), hi = hmax(vhi);
+  for (; j < b1; ++j) {
+    lo = std::min(lo, c[j]);
+    hi = std::max(hi, c[j]);
+  }
+  double const base = 0.5 * (lo + hi);
+  double const scale = 32000.0 / std::max(0.5 * (hi - lo), std::ldexp(hi, -29) + 1e-300);
+  __m256d const vo = _mm256_set1_pd(base * scale);
+  for (std::size_t w = 0; w < wins.size(); ++w) {
+    double const* sm = sums + w * block;
+    std::int16_t* o = out + w * block;
+    double const mul = scale / static_cast<double>(wins[w]);
+    __m256d const vm = _mm256_set1_pd(mul);
+    std::size_t k = 0;
+    for (; k + 8 <= len; k += 8) {
+      __m128i const a = _mm256_cvtpd_epi32(_mm256_fmsub_pd(_mm256_loadu_pd(sm + k), vm, vo));
+      __m128i const b = _mm256_cvtpd_epi32(_mm256_fmsub_pd(_mm256_loadu_pd(sm + k + 4), vm, vo));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o + k), _mm_packs_epi32(a, b));
+    }
+    for (; k < len; ++k) {
+      double const v = std::nearbyint(std::fma(sm[k], mul, -(base * scale)));
+      o[k] = static_cast<std::int16_t>(std::clamp(v, -32768.0, 32767.0));
+    }
+  }
+}
+
+/// 32 bits from two vectors of 16 int16 (lane order kept: the pack works per 128-bit half).
+ATB_AVX2 inline std::uint32_t bits16x2(__m256i lo, __m256i hi) {
+  return static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_permute4x64_epi64(_mm256_packs_epi16(lo, hi), 0xD8)));
+}
+
+/// signal_bits_512_q16 with AVX2: 16 bars per instruction, the same decision rule (a
+/// difference of 2 units or more decides; a 4-bar group with a bar within 1 unit is redone
+/// exactly from the sums). Returns the number of bars done (whole words).
+ATB_AVX2 std::size_t signal_bits_q16(std::int16_t const* qf, std::int16_t const* qs, double const* sf, double const* ss,
+                                     std::size_t len, double df, double ds, std::uint64_t* bits) {
+  __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
+  __m256i const one = _mm256_set1_epi16(1);
+  std::size_t k = 0;
+  for (; k + 64 <= len; k += 64) {
+    __m256i d[4];
+    for (unsigned h = 0; h < 4; ++h)
+      d[h] = _mm256_subs_epi16(_mm256_loadu_si256(reinterpret_cast<__m256i const*>(qf + k + 16 * h)),
+                               _mm256_loadu_si256(reinterpret_cast<__m256i const*>(qs + k + 16 * h)));
+    std::uint64_t acc = bits16x2(_mm256_cmpgt_epi16(d[0], one), _mm256_cmpgt_epi16(d[1], one)) |
+                        std::uint64_t{bits16x2(_mm256_cmpgt_epi16(d[2], one), _mm256_cmpgt_epi16(d[3], one))} << 32;
+    std::uint64_t const clear =  // bars whose |difference| is 2 units or more
+        bits16x2(_mm256_cmpgt_epi16(_mm256_abs_epi16(d[0]), one), _mm256_cmpgt_epi16(_mm256_abs_epi16(d[1]), one)) |
+        std::uint64_t{bits16x2(_mm256_cmpgt_epi16(_mm256_abs_epi16(d[2]), one),
+                               _mm256_cmpgt_epi16(_mm256_abs_epi16(d[3]), one))} << 32;
+    std::uint64_t amb = ~clear;
+    while (amb) {  // the 4-bar groups with a bar within 1 unit, exactly
+      unsigned const u = static_cast<unsigned>(std::countr_zero(amb)) & ~3u;
+      std::uint64_t const g = std::uint64_t{0xF} << u;
+      acc = (acc & ~g) | gt_exact4(_mm256_loadu_pd(sf + k + u), _mm256_loadu_pd(ss + k + u), vf, vs) << u;
+      amb &= ~g;
+    }
+    bits[k >> 6] = acc;
+  }
+  return k;
+}
+
 // ---- sweep: shared tables, position-bit events, O(1) trades -------------------------
 
 /// Entry at block bar k: its return contributions minus the held-bar prefix sums through
@@ -1235,7 +1311,7 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
     k.si = static_cast<std::size_t>(std::lower_bound(wins.begin(), wins.end(), k.p.slow) - wins.begin());
   }
   aligned_vector<double> sums(avx512 ? 0 : wins.size() * block);  // window sums (AVX2)
-  aligned_vector<std::int16_t> qmeans(avx512 ? wins.size() * block : 0);  // sums / window length, quantized
+  aligned_vector<std::int16_t> qmeans(wins.size() * block);  // sums / window length, quantized
   std::vector<double> carry(wins.size(), 0.0);
   std::size_t const maxw = wins.back();
   std::vector<std::uint64_t> pre(avx512 ? maxw + block + 1 : 0, 0);  // Q(b0 − maxw + j), 0 before bar 0
@@ -1252,6 +1328,7 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
       quantize_block_512(c, b0, b1, prefix_sums{pre.data(), maxw}, wins, qmeans.data());
     } else {
       for (std::size_t w = 0; w < wins.size(); ++w) window_sums(c, b0, b1, wins[w], sums.data() + w * block, carry[w]);
+      quantize_block_avx2(c, b0 + 1 > maxw ? b0 + 1 - maxw : 0, b1, sums.data(), len, wins, qmeans.data());
     }
     sweep_prep(cx, b0, b1, *shared, avx512);
     prefix_sums const ps{pre.data(), maxw};
@@ -1265,7 +1342,11 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
         }
         signal_bits_512(tail_f.data(), tail_s.data(), b0, len, k.p.slow, k.df, k.ds, tb, done);
       } else {
-        signal_bits(sums.data() + k.fi * block, sums.data() + k.si * block, b0, len, k.p.slow, k.df, k.ds, tb);
+        double const* sf = sums.data() + k.fi * block;
+        double const* ss = sums.data() + k.si * block;
+        std::size_t const done =
+            signal_bits_q16(qmeans.data() + k.fi * block, qmeans.data() + k.si * block, sf, ss, len, k.df, k.ds, tb);
+        signal_bits(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb, done);
       }
       std::size_t const m = vbmi2 ? pair_events_vbmi2(k, tb, len, ev.data()) : pair_events(k, tb, len, ev.data());
       apply_events(k, *shared, fee_out, ev.data(), m, len);
