@@ -708,39 +708,27 @@ ATB_AVX512 void process_block_512(combo& k, ctx const& cx, block_events const& b
   std::size_t base = 0;
   __m512d s1 = q.s1, s2 = q.s2, s3 = q.s3, prev = q.prev;  // in registers: eb's stores may not alias them
   // 8 bars from u: equity, returns, min/max. A whole word (every word but a short last
-  // block's last) runs unmasked: no lane mask to build per 8 bars.
+  // block's last) runs with the mask a constant.
   auto step = [&]<bool Full>(std::size_t u, std::size_t u1, std::uint64_t trw, __m512d& mn, __m512d& mx) ATB_AVX512 {
     auto const bt = static_cast<unsigned>((trw >> (u & 63)) & 0xFF);
     __m512i const rel = _mm512_cvtepu8_epi64(_mm_cvtsi64_si128(static_cast<long long>(seg_lut[bt])));
     __m512d const m = _mm512_permutex2var_pd(_mm512_loadu_pd(sm + base), rel, _mm512_loadu_pd(sm + base + 8));
     __m512d const a = _mm512_permutex2var_pd(_mm512_loadu_pd(sa + base), rel, _mm512_loadu_pd(sa + base + 8));
     base += static_cast<std::size_t>(std::popcount(bt));
-    if constexpr (Full) {
-      __m512d const e = _mm512_fmadd_pd(m, _mm512_loadu_pd(c + u), a);
-      __m512d const pv = _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(e), _mm512_castpd_si512(prev), 7));
-      __m512d const r = returns8(e, pv);
-      __m512d const ng = _mm512_min_pd(r, zero);
-      s1 = _mm512_add_pd(s1, r);
-      s2 = _mm512_fmadd_pd(r, r, s2);
-      s3 = _mm512_fmadd_pd(ng, ng, s3);
-      mn = _mm512_min_pd(mn, e);
-      mx = _mm512_max_pd(mx, e);
-      _mm512_store_pd(eb + (u & 63), e);
-      prev = e;
-    } else {
-      auto const lm = static_cast<__mmask8>(_bzhi_u32(0xFFu, static_cast<unsigned>(std::min<std::size_t>(8, u1 - u))));
-      __m512d const e = _mm512_fmadd_pd(m, _mm512_maskz_loadu_pd(lm, c + u), a);
-      __m512d const pv = _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(e), _mm512_castpd_si512(prev), 7));
-      __m512d const r = returns8(e, pv);  // (lanes past the end masked below)
-      __m512d const ng = _mm512_min_pd(r, zero);
-      s1 = _mm512_mask_add_pd(s1, lm, s1, r);
-      s2 = _mm512_mask3_fmadd_pd(r, r, s2, lm);
-      s3 = _mm512_mask3_fmadd_pd(ng, ng, s3, lm);
-      mn = _mm512_mask_min_pd(mn, lm, mn, e);
-      mx = _mm512_mask_max_pd(mx, lm, mx, e);
-      _mm512_store_pd(eb + (u & 63), e);
-      prev = e;
-    }
+    // All lanes of a whole word: the constant mask folds away (no mask built per 8 bars).
+    auto const lm = Full ? __mmask8{0xFF}
+                         : static_cast<__mmask8>(_bzhi_u32(0xFFu, static_cast<unsigned>(std::min<std::size_t>(8, u1 - u))));
+    __m512d const e = _mm512_fmadd_pd(m, _mm512_maskz_loadu_pd(lm, c + u), a);
+    __m512d const pv = _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(e), _mm512_castpd_si512(prev), 7));
+    __m512d const r = returns8(e, pv);  // (lanes past the end masked below)
+    __m512d const ng = _mm512_min_pd(r, zero);
+    s1 = _mm512_mask_add_pd(s1, lm, s1, r);
+    s2 = _mm512_mask3_fmadd_pd(r, r, s2, lm);
+    s3 = _mm512_mask3_fmadd_pd(ng, ng, s3, lm);
+    mn = _mm512_mask_min_pd(mn, lm, mn, e);
+    mx = _mm512_mask_max_pd(mx, lm, mx, e);
+    _mm512_store_pd(eb + (u & 63), e);
+    prev = e;
     // The closes of the block after next (the next block's were requested while this
     // one was processed): spread over this pass, which leaves the memory idle otherwise.
     _mm_prefetch(reinterpret_cast<char const*>(c + u + 4 * block), _MM_HINT_T1);
@@ -815,13 +803,12 @@ ATB_AVX512 void run_single_512(bar_series const& b, combo& k, exec_options const
   k.sums.sum_neg2 += _mm512_reduce_add_pd(acc.s3);
 }
 
-/// The sweep's int16 means with AVX2 (see quantize_block_512 for the scale and its
-/// bound): base and scale from the closes [first, b1) the block's windows cover, then
-/// each window's double sums quantized, round(sum·(scale/w) − base·scale). Out-of-range
-/// conversions give INT32_MIN and the pack saturates: only incomplete windows at the
-/// series' start fall out of range, below it.
-ATB_AVX2 void quantize_block_avx2(double const* c, std::size_t first, std::size_t b1, double const* sums,
-                                  std::size_t len, std::vector<std::size_t> const& wins, std::int16_t* out) {
+/// Base and scale of a block's int16 means, from the min and max of the closes [first, b1)
+/// the block's windows cover (see quantize_block_512 for why every decision stays exact).
+struct quant_frame {
+  double base, scale;
+};
+ATB_AVX2 quant_frame block_frame(double const* c, std::size_t first, std::size_t b1) {
   __m256d vlo = _mm256_set1_pd(c[first]), vhi = vlo;
   std::size_t j = first;
   for (; j + 4 <= b1; j += 4) {
@@ -834,8 +821,16 @@ ATB_AVX2 void quantize_block_avx2(double const* c, std::size_t first, std::size_
     lo = std::min(lo, c[j]);
     hi = std::max(hi, c[j]);
   }
-  double const base = 0.5 * (lo + hi);
-  double const scale = 32000.0 / std::max(0.5 * (hi - lo), std::ldexp(hi, -29) + 1e-300);
+  return {0.5 * (lo + hi), 32000.0 / std::max(0.5 * (hi - lo), std::ldexp(hi, -29) + 1e-300)};
+}
+
+/// The sweep's int16 means with AVX2 (see quantize_block_512 for the scale and its
+/// bound): each window's double sums quantized, round(sum·(scale/w) − base·scale). Out-of-range
+/// conversions give INT32_MIN and the pack saturates: only incomplete windows at the
+/// series' start fall out of range, below it.
+ATB_AVX2 void quantize_block_avx2(double const* c, std::size_t first, std::size_t b1, double const* sums,
+                                  std::size_t len, std::vector<std::size_t> const& wins, std::int16_t* out) {
+  auto const [base, scale] = block_frame(c, first, b1);
   __m256d const vo = _mm256_set1_pd(base * scale);
   for (std::size_t w = 0; w < wins.size(); ++w) {
     double const* sm = sums + w * block;
@@ -1245,21 +1240,7 @@ ATB_AVX512 void quantize_block_512(double const* c, std::size_t b0, std::size_t 
   // mean times scale, so a difference of 2 units or more has the sign of the exact one.
   // (Windows not yet complete at the series' start fall below the range and saturate;
   // their bars are before slow − 1, where no position is taken.)
-  std::size_t const first = b0 + 1 > maxw ? b0 + 1 - maxw : 0;
-  __m512d vlo = _mm512_set1_pd(c[first]), vhi = vlo;
-  std::size_t j = first;
-  for (; j + 8 <= b1; j += 8) {
-    __m512d const x = _mm512_loadu_pd(c + j);
-    vlo = _mm512_min_pd(vlo, x);
-    vhi = _mm512_max_pd(vhi, x);
-  }
-  double lo = hmin8(vlo), hi = hmax8(vhi);
-  for (; j < b1; ++j) {
-    lo = std::min(lo, c[j]);
-    hi = std::max(hi, c[j]);
-  }
-  double const base = 0.5 * (lo + hi);
-  double const scale = 32000.0 / std::max(0.5 * (hi - lo), std::ldexp(hi, -29) + 1e-300);
+  auto const [base, scale] = block_frame(c, b0 + 1 > maxw ? b0 + 1 - maxw : 0, b1);
   for (std::size_t w = 0; w < wins.size(); ++w)
     quantize_window_512(ps, len, wins[w], base, scale, out + w * block);
 }
