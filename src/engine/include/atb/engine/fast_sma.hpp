@@ -21,14 +21,15 @@
 // two-products), runs of constant position handled as a whole (returns and min/max
 // vectorised, drawdown in O(1) per piece where possible).
 //
-// Sweep: per block, work shared by every parameter set is done once (window sums for
-// each distinct window length from 64-bit integer prefix sums, exact because closes are
-// integer mantissas, and their means quantized to int16 around the block's midrange;
-// per-bar return contributions of entries, exits and held bars as prefix sums; a sparse
-// table of min and max of the closes). Per parameter set, AVX-512 compares the quantized
-// means, 32 bars per instruction; a difference under 2 units (each quantized mean is
-// within 0.51 unit of the exact one) sends its 8-bar group to the exact comparison of the
-// sums. The position bits' transitions are flattened into a list of entry/exit bars
+// Sweep: per block, work shared by every parameter set is done once (the means of each
+// distinct window length quantized to int16 around the midrange of the closes the
+// block's windows cover — with AVX-512 straight from 64-bit integer prefix sums, exact
+// because closes are integer mantissas; per-bar return contributions of entries, exits
+// and held bars as prefix sums; a sparse table of min and max of the closes). Per
+// parameter set the quantized means are compared, 32 bars per instruction with AVX-512
+// (16 with AVX2); a difference under 2 units (each quantized mean is within 0.51 unit of
+// the exact one) sends its 8-bar (AVX2: 4-bar) group to the exact comparison of the
+// window sums. The position bits' transitions are flattened into a list of entry/exit bars
 // (VBMI2: one byte compress per 64 bars), and each trade then costs O(1) with no
 // data-dependent branch but the rare bar-by-bar drawdown: returns from the prefix sums,
 // the run's min/max from two sparse-table loads, the drawdown counted lazily (lowest
