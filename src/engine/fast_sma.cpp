@@ -357,7 +357,6 @@ ATB_AVX2 void signal_bits_fused(double const* c, double const* o, std::size_t b0
     }
     // 2·fast·slow·max: the scanned partial sums are differences of two D values.
     if (2.0 * df * ds * hmax(_mm256_max_pd(mx1, mx2)) < 9007199254740992.0) {
-      // Window sums at i-1 for what follows (exact integer sums).
       // The window sums at i, for the code after this loop and the next block: sums of
       // integer closes below 2^53 (the precondition), exact in any order, so 8 lanes.
       cf = sum_closes(c + i - fast, fast);
@@ -607,6 +606,7 @@ constexpr std::array<std::uint64_t, 256> seg_lut = [] {
       t[b] |= static_cast<std::uint64_t>(std::popcount(b & ((2u << l) - 1))) << (8 * l);
   return t;
 }();
+
 /// Vector state of the per-bar equity pass (single run, AVX-512).
 struct eq_acc512 {
   __m512d s1, s2, s3;  ///< sums of r, r², min(r, 0)² per lane
@@ -1213,7 +1213,7 @@ struct prefix_sums {
 };
 
 /// The block's means of one window as int16, straight from the prefix sums:
-/// round(sum·(scale/w) − base·scale), saturated (see run_sweep for base and scale).
+/// round(sum·(scale/w) − base·scale), saturated (see quantize_block_512 for base and scale).
 ATB_AVX512 void quantize_window_512(prefix_sums const& ps, std::size_t len, std::size_t w, double base, double scale,
                                     std::int16_t* out) {
   __m512d const vm = _mm512_set1_pd(scale / static_cast<double>(w)), vo = _mm512_set1_pd(base * scale);
