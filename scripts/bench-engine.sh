@@ -4,7 +4,8 @@
 # median time and items/s (bars/s, bar×combination/s for the sweep). On a shared VM single
 # runs vary by up to 1.7×; the best shows what the code does, the median what to expect.
 # Where a benchmark reports core_ghz (the speed the core ran at in the same seconds, from
-# a chain of dependent adds), also its range and the median rate per probe GHz.
+# a chain of dependent adds), also its range, the median rate per probe GHz and the rates
+# of the runs at full speed (core_ghz within 85 % of the highest seen).
 # --gap S sleeps S seconds between rounds, to sample more of the host's phases.
 #   scripts/bench-engine.sh [--build DIR] [--rounds N] [--gap S] [FILTER]
 set -euo pipefail

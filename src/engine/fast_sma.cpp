@@ -16,6 +16,7 @@
 #endif
 #include <atomic>
 #include <memory>
+#include <utility>
 
 namespace atb::engine {
 namespace {
@@ -80,7 +81,7 @@ ATB_AVX2 inline std::uint64_t gt_exact4(__m256d f, __m256d s, __m256d vf, __m256
   return static_cast<std::uint64_t>(_mm256_movemask_pd(gt));
 }
 
-/// The end of signal_bits: words past the block cleared, no position before bar slow-1.
+/// The end of every block's target bits: words past the block cleared, no position before bar slow-1.
 inline void signal_bits_tail(std::uint64_t* bits, std::size_t len, std::size_t b0, std::size_t slow) {
   for (std::size_t w = (len + 63) / 64; w < words; ++w) bits[w] = 0;
   if (b0 + 1 < slow) {  // warm-up
@@ -89,36 +90,20 @@ inline void signal_bits_tail(std::uint64_t* bits, std::size_t len, std::size_t b
   }
 }
 
-/// Target bits t_i (i in block) = i >= slow-1 && SMA(fast) > SMA(slow), from window sums.
-/// Fast pass: rounded products only, noting whether any pair of products was equal; the
-/// (rare) words with such a tie are redone exactly.
-ATB_AVX2 void signal_bits(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
-                          double df, double ds, std::uint64_t* bits, std::size_t k0 = 0) {
-  __m256d const vf = _mm256_set1_pd(df), vs = _mm256_set1_pd(ds);
-  std::size_t k = k0;  // words before k0 are done (signal_bits_q16)
-  for (; k + 64 <= len; k += 64) {
+/// The bits of a block after the int16 kernels' whole words (signal_bits_512_q16,
+/// signal_bits_q16): the last word of a short last block, under 64 bars once per series,
+/// decided exactly bar by bar from sums(q) = {fast sum, slow sum} of block bar q; then
+/// signal_bits_tail.
+template <class Sums>
+void signal_bits_rest(std::uint64_t* bits, std::size_t done, std::size_t len, std::size_t b0, std::size_t slow,
+                      double df, double ds, Sums sums) {
+  if (done < len) {
     std::uint64_t acc = 0;
-    __m256d tie = _mm256_setzero_pd();
-    for (unsigned u = 0; u < 64; u += 4) {
-      __m256d const p1 = _mm256_mul_pd(_mm256_loadu_pd(sf + k + u), vs);
-      __m256d const p2 = _mm256_mul_pd(_mm256_loadu_pd(ss + k + u), vf);
-      tie = _mm256_or_pd(tie, _mm256_cmp_pd(p1, p2, _CMP_EQ_OQ));
-      acc |= static_cast<std::uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(p1, p2, _CMP_GT_OQ))) << u;
+    for (std::size_t q = done; q < len; ++q) {
+      auto const [sf, ss] = sums(q);
+      if (exact_gt(sf, ss, df, ds)) acc |= std::uint64_t{1} << (q - done);
     }
-    if (_mm256_movemask_pd(tie)) {
-      acc = 0;
-      for (unsigned u = 0; u < 64; u += 4)
-        acc |= gt_exact4(_mm256_loadu_pd(sf + k + u), _mm256_loadu_pd(ss + k + u), vf, vs) << u;
-    }
-    bits[k >> 6] = acc;
-  }
-  if (k < len) {
-    std::uint64_t acc = 0;
-    std::size_t const w = k;
-    for (; k + 4 <= len; k += 4) acc |= gt_exact4(_mm256_loadu_pd(sf + k), _mm256_loadu_pd(ss + k), vf, vs) << (k - w);
-    for (; k < len; ++k)
-      if (exact_gt(sf[k], ss[k], df, ds)) acc |= std::uint64_t{1} << (k - w);
-    bits[w >> 6] = acc;
+    bits[done >> 6] = acc;
   }
   signal_bits_tail(bits, len, b0, slow);
 }
@@ -1163,40 +1148,6 @@ ATB_AVX2 void apply_events(sweep_pair& k, sweep_shared const& s, double fee_out,
   k.wins += t.wins;
 }
 
-/// signal_bits for AVX-512: 8 bars per instruction, ties noted in a mask register.
-ATB_AVX512 void signal_bits_512(double const* sf, double const* ss, std::size_t b0, std::size_t len, std::size_t slow,
-                                double df, double ds, std::uint64_t* bits, std::size_t k0 = 0) {
-  __m512d const vf = _mm512_set1_pd(df), vs = _mm512_set1_pd(ds);
-  std::size_t k = k0;  // words before k0 are done (signal_bits_512_q16)
-  for (; k + 64 <= len; k += 64) {
-    std::uint64_t acc = 0;
-    __mmask8 tie = 0;
-    for (unsigned u = 0; u < 64; u += 8) {
-      __m512d const p1 = _mm512_mul_pd(_mm512_loadu_pd(sf + k + u), vs);
-      __m512d const p2 = _mm512_mul_pd(_mm512_loadu_pd(ss + k + u), vf);
-      tie = static_cast<__mmask8>(tie | _mm512_cmp_pd_mask(p1, p2, _CMP_EQ_OQ));
-      acc |= static_cast<std::uint64_t>(_mm512_cmp_pd_mask(p1, p2, _CMP_GT_OQ)) << u;
-    }
-    if (tie) {
-      acc = 0;
-      for (unsigned u = 0; u < 64; u += 8)
-        acc |= static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k + u), _mm512_loadu_pd(ss + k + u), vf, vs)) << u;
-    }
-    bits[k >> 6] = acc;
-  }
-  if (k < len) {
-    std::uint64_t acc = 0;
-    std::size_t const w = k;
-    for (; k + 8 <= len; k += 8)
-      acc |= static_cast<std::uint64_t>(gt_exact8(_mm512_loadu_pd(sf + k), _mm512_loadu_pd(ss + k), vf, vs)) << (k - w);
-    for (; k < len; ++k)
-      if (exact_gt(sf[k], ss[k], df, ds)) acc |= std::uint64_t{1} << (k - w);
-    bits[w >> 6] = acc;
-  }
-  signal_bits_tail(bits, len, b0, slow);
-}
-
-
 /// One window's sums over a block from integer prefix sums: q[j] = sum of the closes
 /// before bar b0 − maxw + j, modulo 2^64 (exact differences: every window sum is an
 /// integer below 2^53), so each sum is one subtraction and one conversion, no scan.
@@ -1245,11 +1196,11 @@ ATB_AVX512 void quantize_block_512(double const* c, std::size_t b0, std::size_t 
     quantize_window_512(ps, len, wins[w], base, scale, out + w * block);
 }
 
-/// signal_bits_512 on whole 64-bar words from the quantized means, 32 bars per
-/// instruction: the (saturating) int16 difference decides the bit when it is 2 units or
-/// more (each quantized mean is within 0.51 unit of its exact value: see run_sweep's
-/// scale); an 8-bar group with a bar within 1 unit is redone exactly from the sums. Returns the
-/// number of bars done (whole words); the caller finishes the block.
+/// Target bits (SMA(fast) > SMA(slow)) of a block's whole 64-bar words from the quantized
+/// means, 32 bars per instruction: the (saturating) int16 difference decides the bit when
+/// it is 2 units or more (each quantized mean is within 0.51 unit of its exact value: see
+/// quantize_block_512); an 8-bar group with a bar within 1 unit is redone exactly from the sums. Returns the
+/// number of bars done (whole words); signal_bits_rest finishes the block.
 ATB_AVX512 std::size_t signal_bits_512_q16(std::int16_t const* qf, std::int16_t const* qs, prefix_sums const& ps,
                                            std::size_t wf, std::size_t ws, std::size_t len, double df, double ds,
                                            std::uint64_t* bits) {
@@ -1296,7 +1247,6 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
   std::vector<double> carry(wins.size(), 0.0);
   std::size_t const maxw = wins.back();
   std::vector<std::uint64_t> pre(avx512 ? maxw + block + 1 : 0, 0);  // Q(b0 − maxw + j), 0 before bar 0
-  aligned_vector<double> tail_f(avx512 ? block : 0), tail_s(avx512 ? block : 0);
   auto shared = std::make_unique<sweep_shared>();
   std::vector<std::uint16_t> ev(block + 96);
   double const fee_out = 1.0 - opt.fee;
@@ -1317,17 +1267,14 @@ ATB_AVX2 void run_sweep(bar_series const& b, std::span<sweep_pair> ks, exec_opti
       if (avx512) {
         std::size_t const done = signal_bits_512_q16(qmeans.data() + k.fi * block, qmeans.data() + k.si * block, ps,
                                                      k.p.fast, k.p.slow, len, k.df, k.ds, tb);
-        for (std::size_t q = done; q < len; ++q) {  // a short last block's last word: sums for the exact kernel
-          tail_f[q] = ps.sum(k.p.fast, q);
-          tail_s[q] = ps.sum(k.p.slow, q);
-        }
-        signal_bits_512(tail_f.data(), tail_s.data(), b0, len, k.p.slow, k.df, k.ds, tb, done);
+        signal_bits_rest(tb, done, len, b0, k.p.slow, k.df, k.ds,
+                         [&](std::size_t q) { return std::pair{ps.sum(k.p.fast, q), ps.sum(k.p.slow, q)}; });
       } else {
         double const* sf = sums.data() + k.fi * block;
         double const* ss = sums.data() + k.si * block;
         std::size_t const done =
             signal_bits_q16(qmeans.data() + k.fi * block, qmeans.data() + k.si * block, sf, ss, len, k.df, k.ds, tb);
-        signal_bits(sf, ss, b0, len, k.p.slow, k.df, k.ds, tb, done);
+        signal_bits_rest(tb, done, len, b0, k.p.slow, k.df, k.ds, [&](std::size_t q) { return std::pair{sf[q], ss[q]}; });
       }
       std::size_t const m = vbmi2 ? pair_events_vbmi2(k, tb, len, ev.data()) : pair_events(k, tb, len, ev.data());
       apply_events(k, *shared, fee_out, ev.data(), m, len);
